@@ -1,0 +1,5 @@
+import sys
+
+from lexrecon.cli import main
+
+sys.exit(main())
