@@ -1,0 +1,1 @@
+"""LEDES 1998B / 1998BI: field lists, parser and writer (one implementation for the whole project)."""
