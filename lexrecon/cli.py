@@ -11,6 +11,7 @@ import sys
 
 # Modules that each provide ``add_parser(subparsers)``; the parser they add sets ``func``.
 COMMAND_MODULES: list[str] = [
+    "lexrecon.status",
 ]
 
 
