@@ -1,0 +1,31 @@
+"""Child process entry: run one stage and write {ok, figures, peak_rss_mib} to a JSON file."""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import traceback
+from pathlib import Path
+
+from lexrecon.bench.runner import BenchContext
+from lexrecon.bench.stages import STAGES
+
+
+def main() -> int:
+    args = json.loads(sys.argv[1])
+    out = Path(sys.argv[2])
+    ctx = BenchContext(scale=args["scale"], seed=args["seed"], work=Path(args["work"]))
+    try:
+        figures = STAGES[args["stage"]](ctx)
+        ok, error = True, None
+    except Exception as exc:  # noqa: BLE001 - the runner reports this stage as failed and goes on
+        figures, ok = {}, False
+        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-1500:]}"
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.write_text(json.dumps({"ok": ok, "figures": figures, "error": error,
+                               "peak_rss_mib": round(peak, 1)}, default=str))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
