@@ -27,9 +27,9 @@ def verdict(stage: str, figures: dict) -> tuple[str, str]:
 def markdown(results: list[StageResult], doc: dict) -> str:
     m = doc["machine"]
     lines = [
-        f"lexrecon bench — scale {doc['scale']}, seed {doc['seed']}, {m['cores']} cores, "
+        (f"lexrecon bench — scale {doc['scale']}, seed {doc['seed']}, {m['cores']} cores, "
         f"{m['memory_gib']} GiB, Python {m['python']}, duckdb {m['versions'].get('duckdb')}, "
-        f"dlt {m['versions'].get('dlt')}, dbt-core {m['versions'].get('dbt-core')}",
+        f"dlt {m['versions'].get('dlt')}, dbt-core {m['versions'].get('dbt-core')}"),
         "",
         "| stage | ok | wall s | peak MiB | figures | target | |",
         "|---|---|---:|---:|---|---|---|",

@@ -12,6 +12,9 @@ import duckdb
 
 from lexrecon.bench.runner import BenchContext
 
+# Stated sizes (time and expense entries, both LPMs) that the generate stage checks.
+SCALE_SIZES = {"tiny": (100, 2_000), "demo": (135_000, 175_000), "large": (3_800_000, 4_400_000)}
+
 
 def generate(ctx: BenchContext) -> dict:
     from ingestion.demo_firm.generator import generate as generate_firm
@@ -20,11 +23,15 @@ def generate(ctx: BenchContext) -> dict:
     manifest = generate_firm(ctx.scale, ctx.seed, ctx.firm)
     seconds = time.perf_counter() - started
     counts = manifest["row_counts"]
-    time_entries = counts.get("clio.activities", 0) + counts.get("actionstep.timeentries", 0)
+    entries = counts.get("clio.activities", 0) + counts.get("actionstep.timeentries", 0)
     invoices = counts.get("clio.bills", 0) + counts.get("actionstep.bills", 0)
+    low, high = SCALE_SIZES[ctx.scale]
+    if not low <= entries <= high:
+        raise RuntimeError(f"scale {ctx.scale}: {entries} time and expense entries, "
+                           f"expected {low}..{high}")
     return {
         "seconds": round(seconds, 2),
-        "time_and_expense_entries": time_entries,
+        "time_and_expense_entries": entries,
         "invoices": invoices,
         "rows_total": sum(v for v in counts.values() if isinstance(v, int)),
     }
