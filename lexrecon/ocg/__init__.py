@@ -1,0 +1,1 @@
+"""Outside counsel guidelines (OCG): rules files and the engine that applies them."""
