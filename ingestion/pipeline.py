@@ -1,0 +1,256 @@
+"""Run lexrecon's dlt sources into raw.duckdb, one dataset per source.
+
+``run_source(name, firm_dir, raw_db, ...) -> LoadSummary`` is the one entry point (the
+``lexrecon ingest`` command and the benchmark call it). For each run it
+
+1. loads any package a failed earlier run left behind (so nothing is lost or doubled),
+2. extracts the source (Arrow batches; merge on primary keys, incremental cursors),
+3. extracts the run's ledger (``quarantine`` rows and one ``load_tally`` row per resource,
+   keyed by the data's load id) into the same dataset,
+4. normalizes and loads both packages into ``raw_<source>`` in ``raw_db``.
+
+Sources: ``clio``, ``actionstep``, ``ebilling`` (REST, ``endpoint=`` or config),
+``ledes`` (files in ``<firm>/ebilling/ledes_inbox``), ``sales`` (SQL database).
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+# Arrow batches get dlt's lineage columns too (the raw tables' contract: _dlt_load_id, _dlt_id)
+os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from ingestion.sources.common.http import SourceError
+from ingestion.sources.common.ledger import Ledger
+from lexrecon.config import paths
+
+SOURCES: tuple[str, ...] = ("clio", "actionstep", "ebilling", "ledes", "sales")
+REST_SOURCES: tuple[str, ...] = ("clio", "actionstep", "ebilling")
+ALIASES = {"ledes_files": "ledes", "lpm_a": "clio", "lpm_b": "actionstep"}
+UNTHROTTLED_PAGE_SIZE = 20_000  # records per request from an unthrottled emulator
+
+
+@dataclass
+class ResourceSummary:
+    source: str
+    resource: str
+    received: int
+    loaded: int
+    quarantined: int
+    redelivered: int
+    money_column: str | None
+    money_received: Decimal
+    money_loaded: Decimal
+    money_quarantined: Decimal
+
+
+@dataclass
+class LoadSummary:
+    source: str
+    load_id: str | None
+    seconds: float
+    resources: list[ResourceSummary] = field(default_factory=list)
+    dataset: str = ""
+    steps: dict[str, float] = field(default_factory=dict)  # seconds: extract, normalize, load
+
+    @property
+    def received(self) -> int:
+        return sum(r.received for r in self.resources)
+
+    @property
+    def loaded(self) -> int:
+        return sum(r.loaded for r in self.resources)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(r.quarantined for r in self.resources)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.received / self.seconds if self.seconds > 0 else 0.0
+
+    def resource(self, name: str) -> ResourceSummary:
+        return next(r for r in self.resources if r.resource == name)
+
+
+class IngestError(RuntimeError):
+    """A source run failed; ``str()`` says which source, what and what to do."""
+
+    def __init__(self, source: str, message: str):
+        super().__init__(f"{source}: {message}")
+        self.source = source
+
+
+def canonical(name: str) -> str:
+    name = ALIASES.get(name, name)
+    if name not in SOURCES:
+        raise ValueError(f"unknown source {name!r}; sources: {', '.join(SOURCES)}")
+    return name
+
+
+def make_pipeline(name: str, raw_db: Path, pipelines_dir: Path) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=f"lexrecon_{name}",
+        destination=dlt.destinations.duckdb(str(raw_db)),
+        dataset_name=f"raw_{name}",
+        pipelines_dir=str(pipelines_dir),
+    )
+
+
+def build_source(name: str, firm_dir: Path | None, ledger: Ledger,
+                 endpoint: dict[str, Any] | None = None, **options: Any) -> Any:
+    """The dlt source object for ``name`` (configuration from ``endpoint``/options or dlt)."""
+    if name == "sales":
+        from ingestion.sources.sales import sales
+        kw: dict[str, Any] = {}
+        if "credentials" not in options and not _configured("sources.sales.credentials"):
+            if firm_dir is None:
+                raise IngestError("sales", "no database configured and no demo firm folder. "
+                                  "Set SOURCES__SALES__CREDENTIALS (a SQLAlchemy URL) or "
+                                  "generate the demo firm (`lexrecon demo generate`).")
+            db = Path(firm_dir) / "sales" / "sales.sqlite"
+            if not db.is_file():
+                raise IngestError("sales", f"{db} does not exist. Generate the demo firm "
+                                  "(`lexrecon demo generate`) or set SOURCES__SALES__CREDENTIALS.")
+            kw["credentials"] = f"sqlite:///{db}"
+        if "credentials" in options:
+            kw["credentials"] = options.pop("credentials")
+        return sales(ledger=ledger, **kw, **options)
+    if name == "ledes":
+        from ingestion.sources.ledes_files import ledes_files
+        kw = {}
+        if not _configured("sources.ledes.inbox") and "inbox" not in options:
+            if firm_dir is None:
+                raise IngestError("ledes", "no inbox folder configured (sources.ledes.inbox / "
+                                  "SOURCES__LEDES__INBOX) and no demo firm folder.")
+            kw["inbox"] = str(Path(firm_dir) / "ebilling" / "ledes_inbox")
+        return ledes_files(ledger=ledger, **kw, **options)
+    if name in REST_SOURCES:
+        import importlib
+        module = importlib.import_module(f"ingestion.sources.{name}")
+        source_fn = getattr(module, name)
+        kw = dict(endpoint or {})
+        return source_fn(ledger=ledger, **kw, **options)
+    raise ValueError(f"unknown source {name!r}")
+
+
+def _configured(key: str) -> bool:
+    """Whether dlt's config or secrets (env vars, .dlt/*.toml) hold ``key``."""
+    env = "__".join(part.upper() for part in key.split("."))
+    if os.environ.get(env):
+        return True
+    try:
+        return dlt.config.get(key) is not None or dlt.secrets.get(key) is not None
+    except Exception:  # noqa: BLE001 - a config provider that cannot answer: not configured
+        return False
+
+
+def run_source(
+    name: str,
+    firm_dir: str | Path | None = None,
+    raw_db: str | Path | None = None,
+    *,
+    pipelines_dir: str | Path | None = None,
+    endpoint: dict[str, Any] | None = None,
+    resources: list[str] | None = None,
+    on_progress: Callable[[str, str, int], None] | None = None,
+    unthrottled: bool = False,
+    **options: Any,
+) -> LoadSummary:
+    """Load one source into ``raw_db`` (default ``lexrecon.config.paths().raw_db``).
+
+    REST sources talk to ``endpoint`` (base_url, client_id, client_secret[, company_id]) or
+    to the configured vendor; with neither and a ``firm_dir``, this source's emulator serves
+    the demo firm for the run (``unthrottled=True``: no vendor page limit, big pages).
+    ``options`` go to the source function (``page_size``, ``max_retries``, ``credentials``,
+    ``inbox``, ...); ``resources`` selects resources (sales: tables)."""
+    name = canonical(name)
+    p = paths()
+    raw_db = Path(raw_db or p.raw_db)
+    raw_db.parent.mkdir(parents=True, exist_ok=True)
+    pipelines_dir = Path(pipelines_dir or p.pipelines_dir)
+    firm = Path(firm_dir) if firm_dir else None
+    started = time.perf_counter()
+    if (name in REST_SOURCES and endpoint is None and firm is not None
+            and not _configured(f"sources.{name}.base_url")):
+        # no vendor configured: serve the demo firm through this source's emulator
+        from ingestion.emulators import start_all
+
+        with start_all(firm, systems=(name,), unthrottled=unthrottled) as emulators:
+            info = emulators.info()[name]
+            endpoint = {k: info[k] for k in ("base_url", "client_id", "client_secret")}
+            if "company_id" in info:
+                endpoint["company_id"] = info["company_id"]
+            if unthrottled:
+                options.setdefault("page_size", UNTHROTTLED_PAGE_SIZE)
+            return run_source(name, firm, raw_db, pipelines_dir=pipelines_dir,
+                              endpoint=endpoint, resources=resources,
+                              on_progress=on_progress, **options)
+    pipeline = make_pipeline(name, raw_db, pipelines_dir)
+    ledger = Ledger(name, on_progress=on_progress)
+    try:
+        if pipeline.has_pending_data:  # a package an interrupted run left behind
+            pipeline.normalize()
+            pipeline.load()
+        if resources and name in REST_SOURCES:
+            options["resources"] = list(resources)  # only the selected ones are built
+        elif resources and name == "sales":
+            options["tables"] = list(resources)
+        source = build_source(name, firm, ledger, endpoint, **options)
+        if resources and name == "ledes":
+            source = source.with_resources(*resources)
+        t0 = time.perf_counter()
+        info = pipeline.extract(source, loader_file_format="parquet")
+        load_id = info.loads_ids[-1] if info.loads_ids else None
+        if load_id is None:
+            raise IngestError(name, "dlt created no load package")
+        pipeline.extract(ledger.resources(load_id), schema=pipeline.default_schema)
+        t1 = time.perf_counter()
+        pipeline.normalize()
+        t2 = time.perf_counter()
+        pipeline.load()
+        steps = {"extract": t1 - t0, "normalize": t2 - t1, "load": time.perf_counter() - t2}
+    except PipelineStepFailed as exc:
+        raise IngestError(name, _explain(exc)) from exc
+    except SourceError as exc:
+        raise IngestError(name, f"{exc.what}. {exc.todo}") from exc
+    seconds = time.perf_counter() - started
+    return LoadSummary(
+        source=name, load_id=load_id, seconds=seconds, dataset=f"raw_{name}", steps=steps,
+        resources=[ResourceSummary(name, r["resource"], r["received"], r["loaded"],
+                                   r["quarantined"], r["redelivered"], r["money_column"],
+                                   r["money_received"], r["money_loaded"],
+                                   r["money_quarantined"])
+                   for r in ledger.tally_rows(load_id)])
+
+
+def _explain(exc: PipelineStepFailed) -> str:
+    """The root cause of a dlt step failure, as the user should read it."""
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, SourceError):
+            return f"{cause.what}. {cause.todo}"
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    step = getattr(exc, "step", "?")
+    detail = str(exc.exception) if getattr(exc, "exception", None) else str(exc)
+    todo = {
+        "extract": "Check the source's configuration and that it is reachable.",
+        "normalize": "The data does not fit the raw schema (see the message); the schema "
+                     "contract rejects changed types.",
+        "load": "Check that raw.duckdb is not open in another process (DuckDB allows one "
+                "writer) and that the disk has space; then run `lexrecon ingest` again: the "
+                "pending package is loaded first.",
+    }.get(step, "Run again with --verbose for details.")
+    return f"the {step} step failed: {detail.splitlines()[0][:400]}. {todo}"

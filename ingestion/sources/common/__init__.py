@@ -1,0 +1,1 @@
+"""Pieces every lexrecon source shares: the ledger (quarantine + tally), Arrow pages, HTTP."""
