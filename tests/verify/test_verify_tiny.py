@@ -30,28 +30,10 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    from ingestion.demo_firm.generator import generate
-    from lexrecon import warehouse
-    from lexrecon.cli import main
-
-    root = tmp_path_factory.mktemp("verify")
-    firm, raw_db = root / "firm", root / "raw.duckdb"
-    build_db, serving_db = root / "build.duckdb", root / "serving.duckdb"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("LEXRECON_HOME", str(root / "home"))
-    mp.setenv("LEXRECON_FIRM", str(firm))  # where fct_ocg_violations finds the rules files
-    try:
-        generate("tiny", 42, firm)
-        assert main(["ingest", "--firm", str(firm), "--raw-db", str(raw_db)]) == 0
-        result = warehouse.build(raw_db, build_db)
-        published = False
-        if result.success:
-            warehouse.publish(build_db, serving_db)
-            published = True
-    finally:
-        mp.undo()
-    return Built(firm, build_db, serving_db, result, published)
+def built(tiny_pipeline) -> Built:
+    """The shared tiny pipeline (tests/conftest.py): generate -> `lexrecon ingest` -> build -> publish."""
+    return Built(tiny_pipeline.firm, tiny_pipeline.build_db, tiny_pipeline.serving_db,
+                 tiny_pipeline.result, tiny_pipeline.published)
 
 
 def test_build_is_green_and_published(built: Built) -> None:
