@@ -1,4 +1,12 @@
 -- grain: one row per raw_actionstep.billlines row
+{{
+    config(
+        materialized='incremental',
+        unique_key='bill_line_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 with
 
 source as (
@@ -47,3 +55,9 @@ renamed as (
 )
 
 select * from renamed
+{% if is_incremental() %}
+-- incremental (a build that starts from the previous build file, e.g. the daily run): only the
+-- raw rows loaded since. dlt merges on the primary key, so a new or changed record carries a
+-- newer load id than every row already here, and raw never deletes a row.
+where dlt_load_id > (select coalesce(max(dlt_load_id), '') from {{ this }})
+{% endif %}
