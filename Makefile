@@ -44,8 +44,15 @@ run: install demo ingest build publish serve ## everything: install, demo firm, 
 test: install system-deps ## install and pass every test
 	.venv/bin/pytest -n 2 -q
 
-bench: install ## benchmarks at scale large (BENCH_SCALE=... to change); writes bench/results.json
+.venv-datacompy/bin/python: | $(UV)
+	$(UV) venv .venv-datacompy --python $(PY)
+	$(UV) pip install --python .venv-datacompy/bin/python 'datacompy[polars]==1.1.0'
+
+bench: install .venv-datacompy/bin/python ## benchmarks at scale large (BENCH_SCALE=... to change); writes bench/results.json
 	$(LEX) bench --scale $(BENCH_SCALE)
+
+reliability: install ## run the reliability and security suites
+	$(LEX) reliability
 
 lint: install ## ruff
 	.venv/bin/ruff check .
