@@ -23,9 +23,12 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-# Arrow batches get dlt's lineage columns too (the raw tables' contract: _dlt_load_id, _dlt_id)
+# Arrow batches get dlt's lineage columns too (the raw tables' contract: _dlt_load_id, _dlt_id).
+# _dlt_load_id is added by dlt while extracting; _dlt_id by the sources themselves
+# (ledger.add_dlt_id, vectorised), so dlt's normalize step imports the parquet files as they
+# are instead of reading and rewriting them to add ids row by row in Python.
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
-os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+os.environ["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID"] = "false"
 
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -144,6 +147,22 @@ def build_source(name: str, firm_dir: Path | None, ledger: Ledger,
     raise ValueError(f"unknown source {name!r}")
 
 
+def endpoint_for(name: str, emulators: Any) -> dict[str, Any]:
+    """The REST source settings (``endpoint=`` of :func:`run_source`) for the emulator of
+    ``name`` in a running ``start_all`` handle: URL, credentials and the page size: the
+    vendor's default page for a throttled emulator, big pages (``UNTHROTTLED_PAGE_SIZE``,
+    capped by the server's limit) for an unthrottled one."""
+    name = canonical(name)
+    info = emulators.info()[name]
+    endpoint = {k: info[k] for k in ("base_url", "client_id", "client_secret")}
+    if "company_id" in info:
+        endpoint["company_id"] = info["company_id"]
+    max_limit = info.get("max_limit")
+    if max_limit and max_limit > 1000:  # unthrottled: no vendor page limit
+        endpoint["page_size"] = min(UNTHROTTLED_PAGE_SIZE, int(max_limit))
+    return endpoint
+
+
 def _configured(key: str) -> bool:
     """Whether dlt's config or secrets (env vars, .dlt/*.toml) hold ``key``."""
     env = "__".join(part.upper() for part in key.split("."))
@@ -165,13 +184,15 @@ def run_source(
     resources: list[str] | None = None,
     on_progress: Callable[[str, str, int], None] | None = None,
     unthrottled: bool = False,
+    emulator_process: bool = True,
     **options: Any,
 ) -> LoadSummary:
     """Load one source into ``raw_db`` (default ``lexrecon.config.paths().raw_db``).
 
     REST sources talk to ``endpoint`` (base_url, client_id, client_secret[, company_id]) or
     to the configured vendor; with neither and a ``firm_dir``, this source's emulator serves
-    the demo firm for the run (``unthrottled=True``: no vendor page limit, big pages).
+    the demo firm for the run (``unthrottled=True``: no vendor page limit, big pages; in a
+    child process unless ``emulator_process=False``).
     ``options`` go to the source function (``page_size``, ``max_retries``, ``credentials``,
     ``inbox``, ...); ``resources`` selects resources (sales: tables)."""
     name = canonical(name)
@@ -186,13 +207,11 @@ def run_source(
         # no vendor configured: serve the demo firm through this source's emulator
         from ingestion.emulators import start_all
 
-        with start_all(firm, systems=(name,), unthrottled=unthrottled) as emulators:
-            info = emulators.info()[name]
-            endpoint = {k: info[k] for k in ("base_url", "client_id", "client_secret")}
-            if "company_id" in info:
-                endpoint["company_id"] = info["company_id"]
-            if unthrottled:
-                options.setdefault("page_size", UNTHROTTLED_PAGE_SIZE)
+        with start_all(firm, systems=(name,), unthrottled=unthrottled,
+                       in_process=not emulator_process) as emulators:
+            endpoint = endpoint_for(name, emulators)
+            if "page_size" in options:
+                endpoint.pop("page_size", None)
             return run_source(name, firm, raw_db, pipelines_dir=pipelines_dir,
                               endpoint=endpoint, resources=resources,
                               on_progress=on_progress, **options)
@@ -206,9 +225,15 @@ def run_source(
             options["resources"] = list(resources)  # only the selected ones are built
         elif resources and name == "sales":
             options["tables"] = list(resources)
+        if name == "ledes" and "append_tables" not in options:
+            loaded = _loaded_tables(raw_db, f"raw_{name}")
+            if loaded is not None:
+                options["append_tables"] = [t for t in ("ledes_lines", "ledes_files")
+                                            if t not in loaded]
         source = build_source(name, firm, ledger, endpoint, **options)
         if resources and name == "ledes":
             source = source.with_resources(*resources)
+        _first_loads_append(source, raw_db, f"raw_{name}")
         t0 = time.perf_counter()
         info = pipeline.extract(source, loader_file_format="parquet")
         load_id = info.loads_ids[-1] if info.loads_ids else None
@@ -232,6 +257,49 @@ def run_source(
                                    r["money_received"], r["money_loaded"],
                                    r["money_quarantined"])
                    for r in ledger.tally_rows(load_id)])
+
+
+def _loaded_tables(raw_db: Path, dataset: str) -> set[str] | None:
+    """The tables of ``dataset`` in ``raw_db`` that hold rows (None: cannot tell)."""
+    if not raw_db.exists():
+        return set()
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(raw_db), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        names = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? "
+            "and table_type = 'BASE TABLE'", [dataset]).fetchall()]
+        return {t for t in names
+                if con.execute(f'select exists (select 1 from "{dataset}"."{t}")').fetchone()[0]}
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def _first_loads_append(source: Any, raw_db: Path, dataset: str) -> None:
+    """A merge resource whose table does not exist yet or is empty is written with ``append``
+    for this run: there is nothing to delete, so dlt's delete-insert (copy to a staging table,
+    delete matching keys, de-duplicating insert) would only cost time. The load holds each key
+    once (the REST resources drop a key delivered twice in a run, SQL keys are unique, a
+    LEDES file is read once per run). The next run merges again, so re-runs stay
+    idempotent."""
+    loaded = _loaded_tables(raw_db, dataset)
+    if loaded is None:
+        return
+    for resource in source.selected_resources.values():
+        disposition = resource.write_disposition
+        if isinstance(disposition, dict):
+            disposition = disposition.get("disposition")
+        table = resource.table_name
+        if disposition != "merge" or not isinstance(table, str):
+            continue  # (the LEDES resource chooses per table itself)
+        if table not in loaded:
+            resource.apply_hints(write_disposition="append")
 
 
 def _explain(exc: PipelineStepFailed) -> str:

@@ -5,8 +5,8 @@
 Sources: clio, actionstep, ebilling (REST), ledes (LEDES inbox files), sales (SQL database).
 A REST source whose ``sources.<name>.base_url`` is configured (dlt config or environment,
 e.g. ``SOURCES__CLIO__BASE_URL``) talks to that server; otherwise the command serves the demo
-firm through the emulators (``ingestion.emulators.start_all``) for the run and stops them
-afterwards. Shows progress while loading and ends with a table per source and resource:
+firm through the emulators (``ingestion.emulators.start_all``, unthrottled, in a child
+process) for the run and stops them afterwards. Shows progress while loading and ends with a table per source and resource:
 received, loaded, quarantined, and the money of each. Exits 1 if a source failed, with a
 message saying which source, what happened and what to do.
 """
@@ -71,11 +71,13 @@ def run(args: argparse.Namespace) -> int:
                       "generate`) or set SOURCES__<NAME>__BASE_URL and credentials.")
             return 1
         from ingestion.emulators import start_all
-        emulators = start_all(firm, systems=tuple(need_emulators))
-        for name, info in emulators.info().items():
-            endpoints[name] = {k: info[k] for k in ("base_url", "client_id", "client_secret")}
-            if "company_id" in info:
-                endpoints[name]["company_id"] = info["company_id"]
+        from ingestion.pipeline import endpoint_for
+        # the demo firm is not a rate-limited vendor: unthrottled (big pages), and served from
+        # a child process so the servers do not compete with the loader for the GIL
+        emulators = start_all(firm, systems=tuple(need_emulators), unthrottled=True,
+                              in_process=False)
+        for name in emulators.info():
+            endpoints[name] = endpoint_for(name, emulators)
         console.print(f"[dim]serving the demo firm {firm} through emulators for: "
                       f"{', '.join(need_emulators)}[/dim]")
 

@@ -505,7 +505,8 @@ class EmulatorServer:
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "base_url": self.base_url, "api_url": self.api_url,
                 "token_url": self.token_url, "client_id": self.client_id,
-                "client_secret": self.client_secret, "auth_code": self.tokens.auth_code}
+                "client_secret": self.client_secret, "auth_code": self.tokens.auth_code,
+                "max_limit": self.max_limit}
 
     @property
     def api_url(self) -> str:

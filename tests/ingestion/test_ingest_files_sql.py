@@ -158,3 +158,28 @@ def test_sales_from_a_real_postgresql_server(postgres, firm, raw):
     assert t["revenue_bookings"]["money_loaded"] == expected
     assert _sales(raw, credentials=postgres, schema="sales").resource("revenue_bookings").loaded == 0
     assert "psycopg2" in postgres and os.environ.get("SOURCES__SALES__CREDENTIALS") is None
+
+
+def test_first_load_appends_then_runs_merge(firm, raw):
+    """An empty table is written without dlt's delete-insert (no staging copy); the next
+    run merges (staging), and re-running changes nothing."""
+    import duckdb
+
+    from ingestion.pipeline import run_source
+
+    def staged() -> set[str]:
+        con = duckdb.connect(str(raw["raw_db"]), read_only=True)
+        try:
+            return {r[0] for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'raw_sales_staging'").fetchall()}
+        finally:
+            con.close()
+
+    first = run_source("sales", firm, raw["raw_db"], pipelines_dir=raw["pipelines_dir"])
+    assert first.loaded > 0 and "revenue_bookings" not in staged()
+    again = run_source("sales", firm, raw["raw_db"], pipelines_dir=raw["pipelines_dir"])
+    assert "fx_rates" in staged()  # fx_rates is re-read whole each run: merged now
+    rows = query(raw["raw_db"], "select count(*), count(distinct currency || month) "
+                                "from raw_sales.fx_rates")[0]
+    assert rows[0] == rows[1] == again.resource("fx_rates").loaded

@@ -32,6 +32,88 @@ from dlt.extract.items_transform import MapItem
 
 MONEY = {"data_type": "decimal", "precision": 24, "scale": 6}  # exact for every source
 
+DLT_ID = "_dlt_id"
+
+
+def dlt_id_hints() -> dict[str, dict[str, Any]]:
+    """The column hint of ``_dlt_id`` as dlt declares it (for Arrow resources that carry it)."""
+    from dlt.common.schema.utils import dlt_id_column
+
+    col = dict(dlt_id_column())
+    col.pop("name", None)
+    return {DLT_ID: col}
+
+
+def conform(table: pa.Table, columns: dict[str, dict[str, Any]]) -> pa.Table:
+    """``table`` with the declared ``columns`` first, in their order (a declared text column
+    it lacks is added as nulls), then its other columns, each field nullable as declared: the
+    shape dlt's normalize step would otherwise rewrite the parquet file into."""
+    n = table.num_rows
+    arrays, fields = [], []
+    for name, hint in columns.items():
+        if name in table.column_names:
+            col = table.column(name)
+        elif hint.get("data_type") == "text":
+            col = pa.chunked_array([pa.nulls(n, pa.string())])
+        else:
+            continue
+        arrays.append(col)
+        fields.append(pa.field(name, col.type, nullable=hint.get("nullable", True)))
+    for name in table.column_names:
+        if name not in columns:
+            arrays.append(table.column(name))
+            fields.append(table.schema.field(name))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def first_delivery(table: pa.Table, keys: tuple[str, ...], seen: set[Any], ledger: Ledger,
+                   resource: str) -> pa.Table:
+    """Only the rows whose primary key (``keys``) was not yet delivered in this run; a repeat
+    is counted as redelivered, never loaded twice, so each load holds a key once (also a
+    first load written without merge) and the tally stays exact. ``seen`` is the run's set.
+    A row with a missing (null) key is always kept, for the checks to quarantine."""
+    if len(keys) == 1:
+        values = table.column(keys[0]).to_pylist()
+    else:
+        values = list(zip(*(table.column(k).to_pylist() for k in keys), strict=True))
+    fresh = set(values)
+    if len(fresh) == len(values) and seen.isdisjoint(fresh):
+        seen |= fresh
+        return table
+    keep = []
+    for v in values:
+        if v is None or (type(v) is tuple and None in v):
+            keep.append(True)  # a missing key is the checks' business (quarantine)
+        elif v in seen:
+            keep.append(False)
+        else:
+            seen.add(v)
+            keep.append(True)
+    ledger.count_redelivered(resource, keep.count(False))
+    return table.filter(pa.array(keep, pa.bool_()))
+
+
+def add_dlt_id(table: pa.Table) -> pa.Table:
+    """``table`` with dlt's row id column ``_dlt_id``: random ids exactly as dlt makes them
+    (``DLT_ID_LENGTH_BYTES`` random bytes, base64 without padding), made in one vectorised
+    step instead of dlt's Python loop per row in its normalize step, which then imports the
+    parquet files as they are (``NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID`` is off)."""
+    import secrets
+
+    import polars as pl
+    from dlt.common.normalizers.utils import DLT_ID_LENGTH_BYTES
+
+    if DLT_ID in table.column_names:
+        return table
+    n = table.num_rows
+    raw = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(DLT_ID_LENGTH_BYTES), n,
+        [None, pa.py_buffer(secrets.token_bytes(n * DLT_ID_LENGTH_BYTES))])
+    ids = (pl.from_arrow(raw.cast(pa.binary())).bin.encode("base64")  # type: ignore[union-attr]
+           .str.strip_chars_end("=").to_arrow())
+    return table.append_column(pa.field(DLT_ID, pa.string(), nullable=False),
+                               pa.chunked_array([ids.cast(pa.string())]))
+
 QUARANTINE_COLUMNS: dict[str, Any] = {
     "source": {"data_type": "text", "nullable": False},
     "resource": {"data_type": "text", "nullable": False},
@@ -151,9 +233,11 @@ class Ledger:
         def count(item: Any) -> Any:
             if isinstance(item, pa.Table):
                 self.count_loaded(resource, item.num_rows, money_sum(item, money_column))
+                return add_dlt_id(item)
             elif isinstance(item, pa.RecordBatch):
                 table = pa.Table.from_batches([item])
                 self.count_loaded(resource, table.num_rows, money_sum(table, money_column))
+                return add_dlt_id(table)
             elif isinstance(item, dict):
                 money = item.get(money_column) if money_column else None
                 self.count_loaded(resource, 1, Decimal(str(money)) if money is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -164,9 +165,23 @@ def _check_text(kind: str, value: str) -> str | None:
     return None
 
 
+# kind -> the Arrow type of the JSON values accepted for it (before the exact conversion)
+JSON_ARROW: dict[str, pa.DataType] = {
+    "int": pa.int64(), "str": pa.string(), "money": pa.float64(), "qty": pa.float64(),
+    "rate": pa.float64(), "date": pa.string(), "ts": pa.string(), "tstext": pa.string(),
+    "bool": pa.bool_(), "tf": pa.string(),
+}
+# kind -> the Arrow types pyarrow may infer for a page whose values all have accepted JSON
+# types (null: every value was null; int64 for money: every amount was an integer)
+INFERRED_OK: dict[str, tuple[pa.DataType, ...]] = {
+    kind: (pa.null(), arrow) + ((pa.int64(),) if arrow == pa.float64() else ())
+    for kind, arrow in JSON_ARROW.items()
+}
+
+
 def _convert(values: list[Any], f: Field) -> tuple[pa.Array, dict[int, str]]:
-    """One column to Arrow; {row: reason} for values of the wrong type."""
-    arrow_type, accepted = KINDS[f.kind]
+    """One column of Python values to Arrow; {row: reason} for values of the wrong type."""
+    _, accepted = KINDS[f.kind]
     bad: dict[int, str] = {}
     types = set(map(type, values))
     types.discard(type(None))
@@ -183,32 +198,90 @@ def _convert(values: list[Any], f: Field) -> tuple[pa.Array, dict[int, str]]:
                 bad[i] = (f"field {f.name}: type changed: expected {expected}, got "
                           f"{JSON_TYPE.get(t, t.__name__)} {json.dumps(v, default=str)[:60]}")
         values = [None if i in bad else v for i, v in enumerate(values)]
+    return _finish(pa.array(values, JSON_ARROW[f.kind]), f, bad)
+
+
+def _finish(arr: pa.Array, f: Field, bad: dict[int, str]) -> tuple[pa.Array, dict[int, str]]:
+    """A column of accepted JSON values (``JSON_ARROW[kind]``) to its exact Arrow type;
+    values that do not read as their kind (impossible dates, ...) are added to ``bad``."""
+    arrow_type = KINDS[f.kind][0]
     if f.kind in ("money", "qty", "rate"):
-        arr = pc.cast(pa.array(values, pa.float64()), arrow_type)
+        arr = pc.cast(arr, arrow_type)
     elif f.kind in ("date", "ts"):
-        text = pa.array(values, pa.string())
         try:
-            arr = pc.cast(text, arrow_type)
+            arr = pc.cast(arr, arrow_type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values = arr.to_pylist()
             for i, v in enumerate(values):
                 if v is not None and (why := _check_text(f.kind, v)):
                     bad[i] = f"field {f.name}: {why}"
             values = [None if i in bad else v for i, v in enumerate(values)]
             arr = pc.cast(pa.array(values, pa.string()), arrow_type)
     elif f.kind in ("tstext", "tf"):
-        arr = pa.array(values, pa.string())
         if f.kind == "tf":
             ok = pc.fill_null(pc.is_in(arr, pa.array(["T", "F"])), True)
         else:
             ok = pc.fill_null(pc.is_valid(_utc(arr)), True) if len(arr) else arr
         if len(arr) and not pc.all(ok).as_py():
+            values = arr.to_pylist()
             for i in pc.indices_nonzero(pc.invert(ok)).to_pylist():
                 bad[i] = f"field {f.name}: {_check_text(f.kind, values[i]) or 'invalid'}"
             values = [None if i in bad else v for i, v in enumerate(values)]
             arr = pa.array(values, pa.string())
-    else:
-        arr = pa.array(values, arrow_type)
+    elif arr.type != arrow_type:
+        arr = pc.cast(arr, arrow_type)
     return arr, bad
+
+
+def _arrow_columns(records: list[dict], spec: Resource, known: set[str]
+                   ) -> dict[str, pa.Array] | None:
+    """The spec's fields of a page as Arrow arrays of their JSON types, built by pyarrow in
+    one pass (no Python loop per value), or None when the page needs the per-value path:
+    a record that is not an object, a field the spec does not know (drift), a value whose
+    JSON type is not accepted for its kind (a changed type, a relation that is not an
+    object), an integer beyond int64. The per-value path then finds and quarantines exactly
+    those records; for every other page both paths give the same arrays."""
+    if set(map(type, records)) != {dict} or set(map(len, records)) != {len(known)}:
+        return None  # (an empty page too: the per-value path handles it)
+    try:
+        struct = pa.array(records)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+        return None
+    if not pa.types.is_struct(struct.type) or struct.null_count:
+        return None
+    names = {struct.type.field(i).name for i in range(struct.type.num_fields)}
+    if names - known:
+        return None
+    out: dict[str, pa.Array] = {}
+    n = len(records)
+    for f in spec.fields:
+        top = f.path[0]
+        if top not in names:
+            out[f.dest] = pa.nulls(n, JSON_ARROW[f.kind])
+            continue
+        col = pc.struct_field(struct, [top])
+        if len(f.path) == 2:
+            if pa.types.is_null(col.type):
+                out[f.dest] = pa.nulls(n, JSON_ARROW[f.kind])
+                continue
+            if not pa.types.is_struct(col.type):
+                return None
+            inner = {col.type.field(i).name for i in range(col.type.num_fields)}
+            if f.path[1] not in inner:
+                out[f.dest] = pa.nulls(n, JSON_ARROW[f.kind])
+                continue
+            col = pc.struct_field(struct, [top, f.path[1]])
+        if col.type not in INFERRED_OK[f.kind]:
+            return None
+        # pyarrow reads true/false as 1.0/0.0 among floats: a boolean amount must take the
+        # per-value path (it is a changed type, quarantined)
+        if col.type == pa.float64() and (
+                len(f.path) == 2
+                or bool in set(map(type, map(operator.itemgetter(top), records)))):
+            return None
+        out[f.dest] = col if col.type == JSON_ARROW[f.kind] else \
+            pc.cast(col, JSON_ARROW[f.kind])
+    return out
 
 
 def _utc(text: pa.Array) -> pa.Array:
@@ -244,7 +317,8 @@ def page_to_arrow(records: list[dict], spec: Resource) -> tuple[pa.Table, list[B
     """One page of vendor records -> (Arrow table of the good ones, the bad ones)."""
     n = len(records)
     original = records
-    not_objects = [i for i, r in enumerate(records) if not isinstance(r, dict)]
+    not_objects = [] if set(map(type, records)) <= {dict} else \
+        [i for i, r in enumerate(records) if not isinstance(r, dict)]
     if not_objects:
         bad_nd = {i: "record is not a JSON object" for i in not_objects}
         records = [r if isinstance(r, dict) else {} for r in records]
@@ -252,8 +326,13 @@ def page_to_arrow(records: list[dict], spec: Resource) -> tuple[pa.Table, list[B
         bad_nd = {}
     columns: dict[str, pa.Array] = {}
     bad: dict[int, tuple[str | None, str]] = {i: (None, why) for i, why in bad_nd.items()}
+    known = set(spec.vendor_field_names)
+    fast = None if bad_nd else _arrow_columns(records, spec, known)
     for f in spec.fields:
-        arr, col_bad = _convert(_values(records, f.path), f)
+        if fast is not None:
+            arr, col_bad = _finish(fast[f.dest], f, {})
+        else:
+            arr, col_bad = _convert(_values(records, f.path), f)
         columns[f.dest] = arr
         for i, why in col_bad.items():
             bad.setdefault(i, (f.name, why))
@@ -266,9 +345,7 @@ def page_to_arrow(records: list[dict], spec: Resource) -> tuple[pa.Table, list[B
             for i in pc.indices_nonzero(pc.is_null(col)).to_pylist():
                 bad.setdefault(i, (required, f"field {required}: missing (null)"))
     # fields the vendor added
-    known = set(spec.vendor_field_names)
-    lengths = set(map(len, records))
-    if lengths != {len(known)}:
+    if fast is None and set(map(len, records)) != {len(known)}:
         extra: list[str] = []
         for r in records:
             for k in r:

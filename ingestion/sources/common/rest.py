@@ -10,6 +10,7 @@ is loaded. Merge on the primary key makes every re-run idempotent.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,7 +18,13 @@ import dlt
 import polars as pl
 import pyarrow as pa
 
-from ingestion.sources.common.ledger import Ledger, LedgerStep, money_sum
+from ingestion.sources.common.ledger import (
+    Ledger,
+    LedgerStep,
+    dlt_id_hints,
+    first_delivery,
+    money_sum,
+)
 from ingestion.sources.common.pages import Resource, dest_name, page_to_arrow, utc_cursor
 
 CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
@@ -69,6 +76,8 @@ def page_fingerprint(records: list[dict[str, Any]], pk: str) -> int | None:
     """Identity of a page: the primary keys it holds, in order (raw, before any checks)."""
     if not records:
         return None
+    if set(map(type, records)) == {dict}:
+        return hash(tuple(map(operator.methodcaller("get", pk), records)))
     return hash(tuple(r.get(pk) if isinstance(r, dict) else repr(r) for r in records))
 
 
@@ -87,6 +96,7 @@ def rest_resource(
     if cursor not in columns:
         columns = {**columns, cursor: {"data_type": "timestamp", "timezone": True,
                                        "nullable": True}}
+    columns = {**columns, **dlt_id_hints()}  # the ledger step adds _dlt_id to each batch
     ledger.tally(spec.name, dest_name(spec.money) if spec.money else None)
 
     @dlt.resource(name=spec.name, write_disposition="merge", primary_key=pk, columns=columns,
@@ -96,6 +106,7 @@ def rest_resource(
     ) -> Iterator[pa.Table]:
         since = updated.last_value
         seen_pages: set[int] = set()
+        seen_keys: set[Any] = set()  # primary keys handed over in this run
         # pages are handed to dlt in batches: dlt's per-item cost (hints, schema) is paid
         # once per batch, not per 200-record page
         buffered: list[pa.Table] = []
@@ -111,6 +122,7 @@ def rest_resource(
             table, bad = page_to_arrow(records, spec)
             for b in bad:
                 ledger.quarantine(spec.name, b.record, b.reason, field=b.field, money=b.money)
+            table = _first_delivery(table, pk, seen_keys, ledger, spec.name)
             if table.num_rows == 0:
                 continue
             if cursor not in table.column_names:
@@ -126,6 +138,13 @@ def rest_resource(
     money_col = dest_name(spec.money) if spec.money else None
     resource.add_step(LedgerStep(ledger.counter(spec.name, money_col)))
     return resource
+
+
+def _first_delivery(table: pa.Table, pk: str, seen: set[Any], ledger: Ledger,
+                    resource: str) -> pa.Table:
+    """Only the records whose primary key was not yet delivered in this run (a vendor whose
+    pages shift while paging may send a record twice): see :func:`ledger.first_delivery`."""
+    return first_delivery(table, (pk,), seen, ledger, resource)
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:

@@ -19,14 +19,15 @@ Configuration: ``sources.ledes.inbox`` (``SOURCES__LEDES__INBOX``), ``sources.le
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import dlt
 import polars as pl
+import pyarrow as pa
 
-from ingestion.sources.common.ledger import Ledger
+from ingestion.sources.common.ledger import Ledger, add_dlt_id, conform, dlt_id_hints
 from ingestion.sources.ledes_files.helpers import (
     file_row,
     line_money,
@@ -44,6 +45,7 @@ LINE_COLUMNS: dict[str, dict[str, Any]] = {
     "record_no": {"data_type": "bigint", "nullable": False},
     "file_sha256": {"data_type": "text", "nullable": False},
     **{column_name(f): {"data_type": "text", "nullable": True} for f in FIELDS_1998BI},
+    **dlt_id_hints(),
 }
 FILE_COLUMNS: dict[str, dict[str, Any]] = {
     "file": {"data_type": "text", "nullable": False},
@@ -58,14 +60,33 @@ FILE_COLUMNS: dict[str, dict[str, Any]] = {
     "status": {"data_type": "text", "nullable": False},
     "file_modified_ns": {"data_type": "bigint", "nullable": False},
 }
-LINE_HINTS = dlt.mark.make_hints(
-    table_name="ledes_lines",
-    write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-    primary_key=("file", "record_no"), merge_key="file", columns=LINE_COLUMNS,
-    schema_contract=CONTRACT)
-FILE_HINTS = dlt.mark.make_hints(
-    table_name="ledes_files", write_disposition="merge", primary_key="file",
-    columns=FILE_COLUMNS, schema_contract=CONTRACT)
+FILE_COLUMNS.update(dlt_id_hints())
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+
+
+def line_hints(write_disposition: Any = MERGE) -> Any:
+    return dlt.mark.make_hints(
+        table_name="ledes_lines", write_disposition=write_disposition,
+        primary_key=("file", "record_no"), merge_key="file", columns=LINE_COLUMNS,
+        schema_contract=CONTRACT)
+
+
+def file_hints(write_disposition: Any = "merge") -> Any:
+    return dlt.mark.make_hints(
+        table_name="ledes_files", write_disposition=write_disposition, primary_key="file",
+        columns=FILE_COLUMNS, schema_contract=CONTRACT)
+
+
+LINE_HINTS = line_hints()
+FILE_HINTS = file_hints()
+# ledes_files rows as Arrow (dlt's per-row JSON normalizer is not needed for them)
+FILE_SCHEMA = pa.schema([
+    ("file", pa.string()), ("sha256", pa.string()), ("format", pa.string()),
+    ("record_count", pa.int64()), ("loaded_records", pa.int64()),
+    ("quarantined_records", pa.int64()), ("size_bytes", pa.int64()),
+    ("invoice_number", pa.string()), ("invoice_total", pa.string()), ("status", pa.string()),
+    ("file_modified_ns", pa.int64()),
+])
 
 
 @dlt.source(name="ledes", section="ledes", max_table_nesting=0)
@@ -74,13 +95,18 @@ def ledes_files(
     glob: str = DEFAULT_GLOB,
     batch_bytes: int = BATCH_BYTES,
     ledger: Any = None,
+    append_tables: Sequence[str] = (),
 ) -> Any:
-    """The inbox folder's LEDES files into ``ledes_files`` and ``ledes_lines``."""
+    """The inbox folder's LEDES files into ``ledes_files`` and ``ledes_lines``.
+
+    ``append_tables``: tables that are still empty, written with ``append`` in this run
+    (nothing to replace; each file is read once per run, so keys are unique)."""
     ledger = ledger if ledger is not None else Ledger("ledes")
-    return inbox_files(Path(inbox), glob, batch_bytes, ledger)
+    return inbox_files(Path(inbox), glob, batch_bytes, ledger, tuple(append_tables))
 
 
-def inbox_files(inbox: Path, glob: str, batch_bytes_max: int, ledger: Ledger) -> Any:
+def inbox_files(inbox: Path, glob: str, batch_bytes_max: int, ledger: Ledger,
+                append_tables: tuple[str, ...] = ()) -> Any:
     if not inbox.is_dir():
         from ingestion.sources.common.http import SourceError
         raise SourceError("ledes", f"the inbox folder {inbox} does not exist",
@@ -88,6 +114,8 @@ def inbox_files(inbox: Path, glob: str, batch_bytes_max: int, ledger: Ledger) ->
                           "e-billing LEDES files are delivered to.")
     ledger.tally("ledes_files")
     ledger.tally("ledes_lines", column_name(MONEY_FIELD))
+    lines_hints = line_hints("append") if "ledes_lines" in append_tables else LINE_HINTS
+    files_hints = file_hints("append") if "ledes_files" in append_tables else FILE_HINTS
 
     # One resource writes both tables (each file is opened, hashed and parsed once); each
     # table gets its own hints as a table variant, so neither inherits the other's keys.
@@ -115,10 +143,13 @@ def inbox_files(inbox: Path, glob: str, batch_bytes_max: int, ledger: Ledger) ->
                 ledger.count_loaded("ledes_files", 1)
             if lines is not None and lines.height:
                 ledger.count_loaded("ledes_lines", lines.height, line_money(lines))
-                yield dlt.mark.with_hints(lines.to_arrow(compat_level=pl.CompatLevel.oldest()),
-                                          LINE_HINTS, create_table_variant=True)
+                table = add_dlt_id(lines.to_arrow(compat_level=pl.CompatLevel.oldest()))
+                yield dlt.mark.with_hints(conform(table, LINE_COLUMNS), lines_hints,
+                                          create_table_variant=True)
             if file_rows:
-                yield dlt.mark.with_hints(file_rows, FILE_HINTS, create_table_variant=True)
+                table = add_dlt_id(pa.Table.from_pylist(file_rows, schema=FILE_SCHEMA))
+                yield dlt.mark.with_hints(conform(table, FILE_COLUMNS), files_hints,
+                                          create_table_variant=True)
 
         for path in sorted(inbox.glob(glob)):
             if not path.is_file():

@@ -10,7 +10,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from ingestion.sources.common.ledger import Ledger, money_sum, raw_json
+from ingestion.sources.common.ledger import (
+    Ledger,
+    add_dlt_id,
+    dlt_id_hints,
+    first_delivery,
+    money_sum,
+    raw_json,
+)
 from ingestion.sources.sales.settings import DECIMALS, TABLES
 
 
@@ -39,6 +46,7 @@ def column_hints(table: str, decimals: bool = True) -> dict[str, dict[str, Any]]
     } if decimals else {}
     for col in TABLES[table]["primary_key"]:
         hints.setdefault(col, {})["nullable"] = False
+    hints.update(dlt_id_hints())  # the checker adds _dlt_id to each batch
     return hints
 
 
@@ -66,9 +74,14 @@ def checker(table: str, ledger: Ledger) -> Callable[[pa.Table], pa.Table | None]
     spec = TABLES[table]
     money_col = spec["money"]
     ledger.tally(table, money_col)
+    seen: set[Any] = set()  # primary keys delivered in this run (a key without a database
+    # constraint could repeat; it is loaded once, counted as redelivered)
 
     def check(batch: Any) -> pa.Table | None:
         tbl = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+        if all(k in tbl.column_names for k in spec["primary_key"]):
+            tbl = first_delivery(tbl, tuple(spec["primary_key"]), seen, ledger, table)
+        batch = tbl
         n = tbl.num_rows
         if n == 0:
             return None
@@ -122,6 +135,6 @@ def checker(table: str, ledger: Ledger) -> Callable[[pa.Table], pa.Table | None]
                 ledger.quarantine(table, raw_json(row), why, field=col, money=money)
             tbl = tbl.filter(pa.array([i not in reasons for i in range(n)]))
         ledger.count_loaded(table, tbl.num_rows, money_sum(tbl, money_col))
-        return tbl if tbl.num_rows else None
+        return add_dlt_id(tbl) if tbl.num_rows else None
 
     return check
