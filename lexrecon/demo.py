@@ -17,6 +17,16 @@ def _generate(args: argparse.Namespace) -> int:
     from ingestion.demo_firm.generator import generate
 
     out = Path(args.out) if args.out else paths().firm
+    if args.extra_day:
+        from ingestion.demo_firm.extra_day import append_day
+
+        if not (out / "manifest.json").is_file():
+            print(f"no demo firm at {out}: generate it first", file=sys.stderr)
+            return 2
+        day = append_day(out)
+        print(f"demo firm {out}: {day['clio']} Clio and {day['actionstep']} Actionstep time "
+              f"entries added for {day['date']}", file=sys.stderr)
+        return 0
     manifest = generate(args.scale, args.seed, out)
     counts = manifest["row_counts"]
     n_gt = counts.get("ground_truth", 0)
@@ -37,6 +47,9 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None,
                    help="output directory (default: the firm path of lexrecon.config, "
                         "LEXRECON_FIRM or $LEXRECON_HOME/firm)")
+    p.add_argument("--extra-day", action="store_true",
+                   help="append the next business day of time entries to the existing firm "
+                        "(new ids, timestamps after every existing one) for an incremental run")
     p.set_defaults(func=_generate)
 
 

@@ -45,6 +45,16 @@ class StageResult:
     peak_rss_mib: float
     figures: dict = field(default_factory=dict)
     error: str | None = None
+    cpu_s: float = 0.0  # user + system CPU of the stage's process (and its children)
+    load_before: list[float] = field(default_factory=list)  # /proc/loadavg 1/5/15 min
+    load_after: list[float] = field(default_factory=list)
+
+
+def loadavg() -> list[float]:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return []
 
 
 def run_stage_in_child(name: str, ctx: BenchContext, timeout: float = 3600) -> StageResult:
@@ -52,6 +62,7 @@ def run_stage_in_child(name: str, ctx: BenchContext, timeout: float = 3600) -> S
     args = json.dumps({"stage": name, "scale": ctx.scale, "seed": ctx.seed, "work": str(ctx.work)})
     with tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".json", delete=False) as out:
         pass
+    load_before = loadavg()
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "lexrecon.bench.child", args, out.name],
@@ -64,16 +75,23 @@ def run_stage_in_child(name: str, ctx: BenchContext, timeout: float = 3600) -> S
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        return StageResult(name, False, time.perf_counter() - started, 0.0, error=f"timed out after {timeout}s")
+        return StageResult(name, False, time.perf_counter() - started, 0.0,
+                           error=f"timed out after {timeout}s", load_before=load_before,
+                           load_after=loadavg())
     # communicate() reaped the child; its rusage is in RUSAGE_CHILDREN only cumulatively, so the
     # child reports its own peak (getrusage(RUSAGE_SELF)) in the result file.
     seconds = time.perf_counter() - started
     result = json.loads(Path(out.name).read_text() or "{}")
     os.unlink(out.name)
+    load_after = loadavg()
     if proc.returncode != 0 or not result.get("ok"):
         error = result.get("error") or stderr_tail.decode(errors="replace")[-2000:]
-        return StageResult(name, False, seconds, result.get("peak_rss_mib", 0.0), error=error)
-    return StageResult(name, True, seconds, result["peak_rss_mib"], result["figures"])
+        return StageResult(name, False, seconds, result.get("peak_rss_mib", 0.0), error=error,
+                           cpu_s=result.get("cpu_s", 0.0), load_before=load_before,
+                           load_after=load_after)
+    return StageResult(name, True, seconds, result["peak_rss_mib"], result["figures"],
+                       cpu_s=result.get("cpu_s", 0.0), load_before=load_before,
+                       load_after=load_after)
 
 
 def machine() -> dict:
