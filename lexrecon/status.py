@@ -12,7 +12,7 @@ import os
 import sys
 import urllib.request
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -36,7 +36,7 @@ def source_statuses(
     raw_db: Path, window: timedelta, now: datetime | None = None
 ) -> list[SourceStatus]:
     """One row per known source: its newest successful dlt load (status 0) and whether it is stale."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     found: dict[str, tuple[datetime, str]] = {}
     if raw_db.exists():
         con = duckdb.connect(str(raw_db), read_only=True)
@@ -98,7 +98,7 @@ def run(args) -> int:
     statuses = source_statuses(raw_db, timedelta(hours=window_hours))
     print(f"{'source':<12} {'last successful load (UTC)':<28} {'age (h)':>8}  state")
     for s in statuses:
-        when = s.last_success.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if s.last_success else "never"
+        when = s.last_success.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if s.last_success else "never"
         age = f"{s.age_hours:.1f}" if s.age_hours is not None else "-"
         print(f"{s.source:<12} {when:<28} {age:>8}  {'STALE' if s.stale else 'ok'}")
     stale = [s.source for s in statuses if s.stale]

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+import typing
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -36,9 +37,9 @@ def raw_db(tmp_path: Path) -> Path:
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    bodies: list[dict] = []
+    bodies: typing.ClassVar[list[dict]] = []
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         length = int(self.headers["Content-Length"])
         _Receiver.bodies.append(json.loads(self.rfile.read(length)))
         self.send_response(204)
@@ -68,7 +69,7 @@ def test_fresh_and_never_loaded_sources(raw_db: Path):
 
 
 def test_window_makes_old_loads_stale(raw_db: Path):
-    later = datetime.now(timezone.utc) + timedelta(hours=13)
+    later = datetime.now(UTC) + timedelta(hours=13)
     statuses = {s.source: s for s in source_statuses(raw_db, timedelta(hours=12), now=later)}
     assert statuses["clio"].stale and statuses["clio"].age_hours > 12
     statuses = {s.source: s for s in source_statuses(raw_db, timedelta(hours=24), now=later)}
@@ -79,7 +80,7 @@ def _status(raw_db: Path, *extra: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "LEXRECON_ALERT_WEBHOOK"}
     return subprocess.run(
         [sys.executable, "-m", "lexrecon", "status", "--raw-db", str(raw_db), *extra],
-        capture_output=True, text=True, env=env, timeout=60,
+        capture_output=True, text=True, env=env, timeout=60, check=False,
     )
 
 
