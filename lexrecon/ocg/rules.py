@@ -70,7 +70,7 @@ class Rules:
     duplicate_lines: bool = False
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when available
     """Safe YAML with decimals for floats and an error on a repeated key."""
 
 
