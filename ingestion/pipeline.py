@@ -4,10 +4,20 @@
 ``lexrecon ingest`` command and the benchmark call it). For each run it
 
 1. loads any package a failed earlier run left behind (so nothing is lost or doubled),
-2. extracts the source (Arrow batches; merge on primary keys, incremental cursors),
-3. extracts the run's ledger (``quarantine`` rows and one ``load_tally`` row per resource,
-   keyed by the data's load id) into the same dataset,
-4. normalizes and loads both packages into ``raw_<source>`` in ``raw_db``.
+2. extracts, in one dlt ``extract`` call and so into one load package, the source (Arrow
+   batches; merge on primary keys, incremental cursors) and then the run's ledger
+   (``quarantine`` rows and one ``load_tally`` row per resource, keyed by the package's load
+   id): the ledger resources are a second dlt source of the same schema, evaluated after
+   every data resource is exhausted, so their counts are final,
+3. normalizes and loads that package into ``raw_<source>`` in ``raw_db``.
+
+Crash safety: dlt writes an extract into a folder of its own and commits the package (data,
+ledger and the pipeline state with the incremental cursors) by renaming that folder, after
+the last resource. A run killed before the commit leaves nothing that a later run picks up
+(the cursors did not move, so the next run extracts the same data again); a run killed after
+it leaves a complete package, which the next run loads first (step 1). Data without its ledger
+cannot reach ``raw_db``. ``LEXRECON_CRASH_POINT`` (tests only, see :func:`crash_point`) kills
+the process at a named point of this sequence.
 
 Sources: ``clio``, ``actionstep``, ``ebilling`` (REST, ``endpoint=`` or config),
 ``ledes`` (files in ``<firm>/ebilling/ledes_inbox``), ``sales`` (SQL database).
@@ -15,6 +25,7 @@ Sources: ``clio``, ``actionstep``, ``ebilling`` (REST, ``endpoint=`` or config),
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +42,7 @@ os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
 os.environ["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID"] = "false"
 
 import dlt
+from dlt.extract import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.sources.common.http import SourceError
@@ -41,6 +53,22 @@ SOURCES: tuple[str, ...] = ("clio", "actionstep", "ebilling", "ledes", "sales")
 REST_SOURCES: tuple[str, ...] = ("clio", "actionstep", "ebilling")
 ALIASES = {"ledes_files": "ledes", "lpm_a": "clio", "lpm_b": "actionstep"}
 UNTHROTTLED_PAGE_SIZE = 20_000  # records per request from an unthrottled emulator
+CRASH_POINT_ENV = "LEXRECON_CRASH_POINT"
+# where crash_point() can kill a run: after the data resources, before the ledger is written
+# (inside the one extract); after the extract (package committed); after normalize
+CRASH_POINTS = ("before-ledger", "after-extract", "after-normalize")
+
+
+def crash_point(name: str) -> None:
+    """Testing hook: SIGKILL this process (its process group when it leads one, so emulator
+    children die with it) at the point ``name`` when ``LEXRECON_CRASH_POINT`` names it. No
+    clean-up runs, exactly as with a power cut; tests/reliability uses it to hit the windows
+    between a run's steps deterministically. Unset (always, outside tests): does nothing."""
+    if os.environ.get(CRASH_POINT_ENV) != name:
+        return
+    if os.getpgid(0) == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -218,6 +246,7 @@ def run_source(
     pipeline = make_pipeline(name, raw_db, pipelines_dir)
     ledger = Ledger(name, on_progress=on_progress)
     try:
+        _drop_abandoned_extracts(pipeline)
         if pipeline.has_pending_data:  # a package an interrupted run left behind
             pipeline.normalize()
             pipeline.load()
@@ -235,13 +264,19 @@ def run_source(
             source = source.with_resources(*resources)
         _first_loads_append(source, raw_db, f"raw_{name}")
         t0 = time.perf_counter()
-        info = pipeline.extract(source, loader_file_format="parquet")
+        # one extract, one package: the data source first, then the ledger source (same
+        # schema, so dlt reuses the package; its resources run after the data is exhausted)
+        ledger_source = DltSource(source.schema, source.section,
+                                  ledger.resources(before=lambda: crash_point("before-ledger")))
+        info = pipeline.extract([source, ledger_source], loader_file_format="parquet")
         load_id = info.loads_ids[-1] if info.loads_ids else None
-        if load_id is None:
-            raise IngestError(name, "dlt created no load package")
-        pipeline.extract(ledger.resources(load_id), schema=pipeline.default_schema)
+        if load_id is None or ledger.load_id != load_id:
+            raise IngestError(name, f"dlt wrote the ledger into load {ledger.load_id}, not into "
+                              f"the data's load {load_id}")
+        crash_point("after-extract")
         t1 = time.perf_counter()
         pipeline.normalize()
+        crash_point("after-normalize")
         t2 = time.perf_counter()
         pipeline.load()
         steps = {"extract": t1 - t0, "normalize": t2 - t1, "load": time.perf_counter() - t2}
@@ -257,6 +292,25 @@ def run_source(
                                    r["money_received"], r["money_loaded"],
                                    r["money_quarantined"])
                    for r in ledger.tally_rows(load_id)])
+
+
+def _drop_abandoned_extracts(pipeline: dlt.Pipeline) -> list[str]:
+    """Remove what killed extracts left behind: dlt extracts into a folder of its own under
+    ``<working dir>/normalize`` (16 hex digits) and commits a package by renaming it into
+    ``extracted``; a folder still there was never committed, is not a package and would
+    never be loaded, so it only piles up. (A pipeline is run by one process at a time: raw.duckdb
+    has one writer.) Returns the names removed."""
+    import re
+    import shutil
+
+    root = Path(pipeline.working_dir) / "normalize"
+    if not root.is_dir():
+        return []
+    gone = [p.name for p in root.iterdir()
+            if p.is_dir() and re.fullmatch(r"[0-9a-f]{16}", p.name)]
+    for name in gone:
+        shutil.rmtree(root / name, ignore_errors=True)
+    return gone
 
 
 def _loaded_tables(raw_db: Path, dataset: str) -> set[str] | None:

@@ -45,6 +45,10 @@ NUMBER_FIELDS_1998BI = (
     "INVOICE_TAX_TOTAL", "INVOICE_NET_TOTAL", "LINE_ITEM_TAX_TOTAL",
     "INVOICE_REPORTED_TAX_TOTAL",
 )
+# never below zero on F and E lines (checked as LEDES_NUMBER)
+NON_NEGATIVE_ON_FEES_AND_EXPENSES = (
+    "LINE_ITEM_NUMBER_OF_UNITS", "LINE_ITEM_UNIT_COST", "LINE_ITEM_TOTAL",
+)
 HEADER_FIELDS = (
     "INVOICE_DATE", "CLIENT_ID", "INVOICE_TOTAL", "BILLING_START_DATE", "BILLING_END_DATE",
 )
@@ -137,6 +141,30 @@ def _bad_values(fields: tuple[str, ...], bad: Callable[[str], pl.Expr], what: st
     return pl.any_horizontal([bad(column_name(f)) for f in fields]), _listing(parts)
 
 
+def _negative_on_fees_and_expenses() -> tuple[pl.Expr, pl.Expr]:
+    """(where, message): units, unit cost or total below zero on an F or E line. A fee or an
+    expense is never negative; a discount goes in LINE_ITEM_ADJUSTMENT_AMOUNT, a credit on an
+    IF/IE line."""
+    kind = pl.col("_type")
+    tests = [(f, kind.is_in(["F", "E"]) & (number(column_name(f)) < 0).fill_null(False))
+             for f in NON_NEGATIVE_ON_FEES_AND_EXPENSES]
+    parts = [pl.when(t).then(pl.concat_str(pl.lit(f + " "), _quoted(column_name(f))))
+             for f, t in tests]
+    message = pl.concat_str(
+        pl.concat_str(parts, separator=", ", ignore_nulls=True), pl.lit(" below zero on an "),
+        kind, pl.lit(" line (a fee or expense line cannot be negative: put a discount in "
+                     "LINE_ITEM_ADJUSTMENT_AMOUNT, a credit on an IF or IE line)"))
+    return pl.any_horizontal([t for _, t in tests]), message
+
+
+def _number_problems(fields: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr]:
+    """LEDES_NUMBER: a value that is not a decimal number, or a negative F/E amount."""
+    bad_where, bad_message = _bad_values(fields, is_bad_number, " is not a decimal number")
+    neg_where, neg_message = _negative_on_fees_and_expenses()
+    return bad_where | neg_where, _listing([pl.when(bad_where).then(bad_message),
+                                            pl.when(neg_where).then(neg_message)])
+
+
 def check_lines(lines: pl.DataFrame, *, is_1998bi: bool = False,
                 incomplete_invoices: pl.DataFrame | None = None) -> pl.DataFrame:
     """The record-level and invoice-level LEDES_* checks on well-formed records.
@@ -166,8 +194,7 @@ def check_lines(lines: pl.DataFrame, *, is_1998bi: bool = False,
         ("LEDES_REQUIRED", *_required(is_1998bi), "error"),
         ("LEDES_DATE", *_bad_values(DATE_FIELDS, is_bad_date, " is not a real date (YYYYMMDD)"),
          "error"),
-        ("LEDES_NUMBER", *_bad_values(number_fields, is_bad_number, " is not a decimal number"),
-         "error"),
+        ("LEDES_NUMBER", *_number_problems(number_fields), "error"),
         ("LEDES_TYPE", (pl.col("_type") != "") & ~pl.col("_type").is_in(LINE_TYPES),
          pl.concat_str(pl.lit("EXP/FEE/INV_ADJ_TYPE "), _quoted(TYPE),
                        pl.lit(" is not one of F, E, IF, IE")), "error"),

@@ -4,6 +4,10 @@
 :class:`LedesFile` whose ``lines`` frame holds the well-formed records and whose ``findings``
 frame holds the structural problems (LEDES_FORMAT, LEDES_COLUMNS, LEDES_FIELD_COUNT).
 
+A file whose format and field-name lines are fine but that holds no record after them gets
+one file-level LEDES_REQUIRED finding (an invoice file without an invoice: every required
+field is missing; see docs/check.md).
+
 ``lines`` has one Utf8 column per field of the file's format, named by
 :func:`lexrecon.ledes.fields.column_name`, plus ``file`` (the path as given) and
 ``record_no`` (1-based line number in the file; the format line is 1, the field names 2).
@@ -153,6 +157,14 @@ def _read_framing(data: bytes, file: str
         detail = "; ".join(wrong) if header else "it is missing"
         return file_finding(
             "LEDES_COLUMNS", f"line 2 is not the {format_line} field-name list: {detail}",
+            format_line, fields,
+        )
+    if len(raw_lines) <= 2:  # (blank lines after the header were dropped above)
+        return file_finding(
+            "LEDES_REQUIRED",
+            f"{file} has the {format_line} format line and field names but no invoice "
+            "record after them (cut off?): an invoice file needs at least one line item with "
+            "the required fields (INVOICE_NUMBER, INVOICE_DATE, CLIENT_ID, LINE_ITEM_TOTAL, ...)",
             format_line, fields,
         )
     return format_line, fields, raw_lines[2:]

@@ -61,6 +61,22 @@ def test_empty_file_is_a_format_finding() -> None:
     assert codes(check_bytes(b"")) == [("LEDES_FORMAT", None)]
 
 
+def test_header_without_invoice_records_is_a_required_finding() -> None:
+    """Format and field-name lines but no record (a file cut after its header): every required
+    field of the invoice is missing, so LEDES_REQUIRED at file level, naming the file."""
+    head = b"\r\n".join(ledes_bytes([fee(1)]).split(b"\r\n")[:2])
+    for data in (head, head + b"\r\n", head + b"\n\n  \n", b"\xef\xbb\xbf" + head + b"\n"):
+        found = check_bytes(data)
+        assert codes(found) == [("LEDES_REQUIRED", None)], data
+        assert found[0]["invoice_number"] is None and found[0]["severity"] == "error"
+        assert "f.txt" in str(found[0]["message"]) and "no invoice record" in str(
+            found[0]["message"])
+
+
+def test_header_near_miss_one_record_is_enough() -> None:
+    assert file_findings([fee(1)]) == []
+
+
 def test_columns_misspelt() -> None:
     data = ledes_bytes([fee(1)]).replace(b"INVOICE_DATE|", b"INVOIC_DATE|", 1)
     found = check_bytes(data)
@@ -151,6 +167,32 @@ def test_number_near_miss_accepted_spellings() -> None:
     rows = [fee(1, line_item_number_of_units="2.", line_item_unit_cost="350",
                 line_item_adjustment_amount="-70", line_item_total="630"),
             fee(2, line_item_number_of_units=".5", line_item_total="250.0000")]
+    assert file_findings(rows) == []
+
+
+def test_number_negative_on_fee_and_expense_lines() -> None:
+    """A fee or expense line is never negative (math consistent, totals adjusted): units, unit
+    cost and total below zero are LEDES_NUMBER errors, naming the values."""
+    neg_fee = fee(2, line_item_unit_cost="-500.00", line_item_total="-500.00")
+    neg_units = expense(3, line_item_number_of_units="-1", line_item_total="-40.00")
+    found = file_findings([fee(1), neg_fee, neg_units])
+    assert codes(found) == [("LEDES_NUMBER", "2"), ("LEDES_NUMBER", "3")]
+    assert "LINE_ITEM_UNIT_COST '-500.00', LINE_ITEM_TOTAL '-500.00' below zero on an F line" \
+        in found[0]["message"]
+    assert "LINE_ITEM_NUMBER_OF_UNITS '-1'" in found[1]["message"]
+    # a discount larger than the fee makes the line negative too
+    over = fee(1, line_item_adjustment_amount="-600.00", line_item_total="-100.00")
+    assert codes(file_findings([over])) == [("LEDES_NUMBER", "1")]
+
+
+def test_number_negative_near_miss_discounts_credits_and_zero() -> None:
+    rows = [fee(1, line_item_adjustment_amount="-50.00", line_item_total="450.00"),
+            fee(2, exp_fee_inv_adj_type="IF", line_item_adjustment_amount="-50",
+                line_item_total="-50", line_item_number_of_units="", line_item_unit_cost=""),
+            expense(3, exp_fee_inv_adj_type="IE", line_item_number_of_units="1",
+                    line_item_unit_cost="-40.00", line_item_adjustment_amount="0",
+                    line_item_total="-40.00"),
+            fee(4, line_item_unit_cost="-0.00", line_item_total="0.00")]
     assert file_findings(rows) == []
 
 

@@ -90,6 +90,71 @@ def test_ledes_bad_records_and_files_are_quarantined(firm, raw):
     assert _ledes(firm, raw).received == 0
 
 
+def test_ledes_header_only_file_and_negative_fee_line_are_quarantined(firm, raw):
+    import ingest_minifirm as minifirm
+
+    inbox = firm / "ebilling" / "ledes_inbox"
+    # cut right after the field-name line: no invoice record at all
+    (inbox / "INV-00011.txt").write_text(minifirm.LEDES_HEADER + "\n")
+    # a fee line with a negative unit cost and total (line 4)
+    (inbox / "INV-00012.txt").write_text(minifirm.ledes_file("INV-00012",
+                                                             ["10.00", "-100.00", "7.00"]))
+    summary = _ledes(firm, raw)
+    files, lines = summary.resource("ledes_files"), summary.resource("ledes_lines")
+    assert (files.received, files.loaded, files.quarantined) == (6, 5, 1)
+    assert (lines.received, lines.loaded, lines.quarantined) == (12 + 3, 12 + 2, 1)
+    assert lines.money_quarantined == Decimal("-100.00")
+    tie_out(raw["raw_db"], "ledes", summary.load_id)
+    q = query(raw["raw_db"], "select resource, file, line, field, reason from raw_ledes.quarantine "
+                             "order by file, line")
+    assert q[0][:3] == ("ledes_files", "INV-00011.txt", 1)
+    assert "LEDES_REQUIRED" in q[0][4] and "INV-00011.txt" in q[0][4] \
+        and "no invoice record" in q[0][4]
+    assert q[1][:4] == ("ledes_lines", "INV-00012.txt", 4, "LINE_ITEM_UNIT_COST")
+    assert "'-100.00'" in q[1][4] and "negative on an F line" in q[1][4]
+    status = dict(query(raw["raw_db"], "select file, status from raw_ledes.ledes_files"))
+    assert status["INV-00012.txt"] == "partial" and "INV-00011.txt" not in status
+
+
+def test_ledes_same_invoice_in_other_bytes_or_changed_under_another_name(firm, raw):
+    """A re-delivery is recognised by its records, not its bytes (CRLF, a BOM, no ``[]``):
+    nothing loads twice. A changed invoice under another name is a conflicting re-delivery:
+    quarantined, the first delivery stays. A revision under the first name replaces it."""
+    import ingest_minifirm as minifirm
+
+    inbox = firm / "ebilling" / "ledes_inbox"
+    first = _ledes(firm, raw)
+    assert first.resource("ledes_files").loaded == 4
+    original = (inbox / "INV-00001.txt").read_text()
+    (inbox / "INV-00001-crlf-bom.txt").write_bytes(
+        b"\xef\xbb\xbf" + original.replace("\n", "\r\n").encode())
+    (inbox / "INV-00001-no-terminators.txt").write_text(original.replace("[]\n", "\n\n"))
+    (inbox / "INV-00003-v2.txt").write_text(minifirm.ledes_file("INV-00003", ["1.00", "2.00"]))
+    second = _ledes(firm, raw)
+    files, lines = second.resource("ledes_files"), second.resource("ledes_lines")
+    assert files.redelivered == 2
+    assert (files.received, files.loaded, files.quarantined) == (1, 0, 1)
+    assert (lines.received, lines.loaded) == (0, 0)
+    tie_out(raw["raw_db"], "ledes", second.load_id)
+    q = query(raw["raw_db"], "select resource, file, reason from raw_ledes.quarantine")
+    assert [(r, f) for r, f, _ in q] == [("ledes_files", "INV-00003-v2.txt")]
+    assert "invoice INV-00003 (client C0001, law firm 24-6437381) was already loaded from " \
+           "INV-00003.txt" in q[0][2]
+    per_file = query(raw["raw_db"], "select file, count(*), sum(cast(line_item_total as "
+                                    "decimal(18,4))) from raw_ledes.ledes_lines group by 1 "
+                                    "order by 1")
+    assert [f for f, _, _ in per_file] == [f"INV-{k:05d}.txt" for k in range(1, 5)]
+    assert per_file[2][1:] == (3, Decimal("300.50") + Decimal("310.25") + Decimal("99.9999"))
+    # nothing new: nothing read; the revision delivered under the first name replaces it
+    assert _ledes(firm, raw).received == 0
+    (inbox / "INV-00003.txt").write_text(minifirm.ledes_file("INV-00003", ["1.00", "2.00"]))
+    revised = _ledes(firm, raw)
+    assert revised.resource("ledes_lines").loaded == 2
+    tie_out(raw["raw_db"], "ledes", revised.load_id)
+    assert query(raw["raw_db"], "select count(*) from raw_ledes.ledes_lines "
+                                "where invoice_number = 'INV-00003'") == [(2,)]
+
+
 # -- sales (SQL) -------------------------------------------------------------------------------
 def test_sales_sqlite_full_rerun_incremental_and_quarantine(firm, raw):
     db = firm / "sales" / "sales.sqlite"

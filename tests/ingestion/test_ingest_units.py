@@ -117,3 +117,29 @@ def test_first_delivery_composite_keys_and_missing_keys():
     out = first_delivery(t, ("c", "m"), seen, ledger, "fx_rates")
     assert out.column("c").to_pylist() == ["EUR", "GBP", None, None]
     assert ledger.tallies["fx_rates"].redelivered == 1
+
+
+def test_ledes_content_hash_ignores_framing_but_not_values():
+    """A re-delivered LEDES file is recognised by its records: line ends, a byte order mark,
+    ``[]`` terminators, blank lines and the encoding of the same characters do not change the
+    content hash; any changed value does."""
+    import ingest_minifirm as minifirm
+
+    from ingestion.sources.ledes_files.helpers import content_sha256, sha256_of
+
+    text = minifirm.ledes_file("INV-00001", ["100.50", "110.25"]).replace(
+        "Drafting memo", "Révision du mémoire")
+    base = content_sha256(text.encode())
+    variants = [
+        text.replace("\n", "\r\n").encode(),                # CRLF
+        b"\xef\xbb\xbf" + text.encode(),                    # UTF-8 BOM
+        text.replace("[]\n", "\n").encode(),                # no record terminators
+        text.replace("\n", "\n\n").encode() + b"\n\n",      # blank lines
+        text.encode("cp1252"),                              # Windows-1252, same characters
+        text.rstrip("\n").encode(),                         # no final line end
+    ]
+    for data in variants:
+        assert sha256_of(data) != sha256_of(text.encode())
+        assert content_sha256(data) == base, data[:40]
+    assert content_sha256(text.replace("110.25", "110.26").encode()) != base
+    assert content_sha256(text.replace("|2|F|", "|3|F|").encode()) != base

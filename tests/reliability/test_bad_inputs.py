@@ -27,23 +27,6 @@ LINE_TOTAL, UNITS, UNIT_COST, ADJ = 12, 10, 20, 11
 LINE_DATE, INV_DATE, INV_NO = 13, 0, 1
 
 
-# Found by this suite and reported, not fixed here (each needs a decision beyond a minimal fix):
-# the attempt is still tallied as not handled, so `lexrecon reliability` shows it and exits 1;
-# under pytest the test is marked xfail with the reason (visible as "x", never silent).
-KNOWN_GAPS = {
-    "truncated-after-header": "a LEDES file cut right after its field-name line (no invoice "
-                              "records) gets no finding from `lexrecon check` (exit 0) and is "
-                              "recorded by ingestion as a 'loaded' file with 0 records; the "
-                              "check contract has no code for an invoice file without records",
-    "negative-fee-line": "a fee line with a negative unit cost and total (math consistent, "
-                         "invoice total adjusted) is loaded and gets no finding; neither the "
-                         "check contract nor the OCG rules forbid negative F lines",
-    "resent-other-bytes": "the same invoice resent with other bytes (CRLF line ends) is loaded "
-                          "again as a second file and `lexrecon check` does not flag it; only "
-                          "byte-identical redeliveries are recognised",
-}
-
-
 @dataclass
 class Item:
     name: str
@@ -222,7 +205,6 @@ def test_ledes_corpus_each_file_gets_a_clear_error_or_a_quarantine_row(baseline:
     loaded = _loaded(raw_db)
     # each file checked on its own, as a clerk would before submitting it (checked together,
     # the 26 copies of one invoice would add up their hours per day: DAILY_MAX)
-    known: list[str] = []
     findings = pl.concat([check_paths([str(inbox / f"{it.name}.txt")], rules) for it in items],
                          how="diagonal_relaxed")
     errors = findings.filter(pl.col("severity") == "error")
@@ -247,8 +229,7 @@ def test_ledes_corpus_each_file_gets_a_clear_error_or_a_quarantine_row(baseline:
                   f"check errors {codes}"
         tally("bad_input", SUITE, f"LEDES {it.name}", ok, why)
         if not ok:
-            (known if it.name in KNOWN_GAPS else problems).append(
-                f"{it.name} ({it.expect}): {why}")
+            problems.append(f"{it.name} ({it.expect}): {why}")
     # the counts tie out for the load, per file and against the tables
     tie = tie_out_all(raw_db)
     con = duckdb.connect(str(raw_db), read_only=True)
@@ -284,9 +265,6 @@ def test_ledes_corpus_each_file_gets_a_clear_error_or_a_quarantine_row(baseline:
     tally("bad_input", SUITE, "LEDES duplicate delivery (same bytes, new names)",
           not dup_problems, "; ".join(dup_problems[:3]))
     assert not problems and not tie and not dup_problems, "\n".join(problems + tie + dup_problems)
-    if known:
-        pytest.xfail("known gap, reported: " + "; ".join(
-            KNOWN_GAPS[k.split(" ", 1)[0]] for k in known))
 
 
 def test_the_same_invoice_delivered_twice_in_other_bytes_is_flagged(baseline: Baseline,
@@ -315,8 +293,7 @@ def test_the_same_invoice_delivered_twice_in_other_bytes_is_flagged(baseline: Ba
     ok = bool(dup_codes) or q.height > 0 or copies == 1
     tally("bad_input", SUITE, "LEDES same invoice resent with other line ends", ok,
           f"check duplicate codes {dup_codes}, quarantine rows {q.height}, files loaded {copies}")
-    if not ok:
-        pytest.xfail("known gap, reported: " + KNOWN_GAPS["resent-other-bytes"])
+    assert ok, (dup_codes, q.height, copies)
 
 
 @pytest.mark.parametrize(("stamp", "utc"), [

@@ -3,8 +3,9 @@
 Every source run gets a :class:`Ledger`. The resources of the source write into it while dlt
 extracts them: a bad record goes to :meth:`Ledger.quarantine` (with the raw record, the
 reason and, where it applies, file, line and field), a good batch that passed dlt's
-incremental cursor is counted by :meth:`Ledger.count_loaded`. After extraction the pipeline
-writes the ledger through dlt into the source's dataset as two tables:
+incremental cursor is counted by :meth:`Ledger.count_loaded`. The pipeline writes the ledger
+through dlt into the source's dataset, in the same extract and load package as the data
+(:meth:`Ledger.resources`, evaluated after the data), as two tables:
 
 ``quarantine``  source, resource, load_id, raw_record (JSON text), reason, file, line, field
 ``load_tally``  load_id, source, resource, received, loaded, quarantined, redelivered,
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -190,6 +191,8 @@ class Ledger:
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     # called as on_progress(source, resource, received so far) after each batch
     on_progress: Callable[[str, str, int], None] | None = None
+    # the load id the ledger was written under (set by the resources of :meth:`resources`)
+    load_id: str | None = None
 
     def tally(self, resource: str, money_column: str | None = None) -> ResourceTally:
         t = self.tallies.get(resource)
@@ -262,14 +265,40 @@ class Ledger:
             "money_quarantined": t.money_quarantined, "loaded_at": now,
         } for name, t in self.tallies.items()]
 
-    def resources(self, load_id: str) -> list[Any]:
-        """The two dlt resources that write this ledger (append-only, idempotent per load)."""
+    def resources(self, load_id: str | None = None, *,
+                  before: Callable[[], None] | None = None) -> list[Any]:
+        """The two dlt resources that write this ledger (append-only, idempotent per load).
+
+        Their rows are made when dlt evaluates them, not now: extracted in the same
+        ``pipeline.extract`` call as the data, after the data's source, they count everything
+        the data resources did and carry the load id of the package they are written into
+        (``load_id`` None: dlt's current package, remembered in :attr:`load_id`), so data and
+        ledger are committed together or not at all. ``before`` is called once, before the
+        first ledger row is made (the pipeline's crash-test hook)."""
         contract = {"tables": "evolve", "columns": "freeze", "data_type": "freeze"}
+        started: list[bool] = []
+
+        def current_load_id() -> str:
+            if not started:
+                started.append(True)
+                if before is not None:
+                    before()
+            self.load_id = load_id or dlt.current.load_package_state()["load_id"]
+            return self.load_id
+
+        def quarantine_rows() -> Iterator[list[dict[str, Any]]]:
+            rows = self.quarantine_rows(current_load_id())
+            if rows:
+                yield rows
+
+        def tally_rows() -> Iterator[list[dict[str, Any]]]:
+            yield self.tally_rows(current_load_id())
+
         quarantine = dlt.resource(
-            self.quarantine_rows(load_id), name="quarantine", write_disposition="append",
+            quarantine_rows, name="quarantine", write_disposition="append",
             columns=QUARANTINE_COLUMNS, schema_contract=contract)
         tally = dlt.resource(
-            self.tally_rows(load_id), name="load_tally", write_disposition="merge",
+            tally_rows, name="load_tally", write_disposition="merge",
             primary_key=("load_id", "resource"), columns=TALLY_COLUMNS,
             schema_contract=contract)
         return [quarantine, tally]

@@ -2,9 +2,18 @@
 
 Files are read with the project's one LEDES parser (:mod:`lexrecon.ledes.parser`, shared with
 ``lexrecon check``). Only new and changed files are read: the resource state remembers each
-file's size, modification time and SHA-256; a file whose size and time did not change is not
-opened, and a file whose content hash was already loaded (under any name) loads nothing again
-(it is counted as ``redelivered`` in the tally).
+file's size, modification time, SHA-256 of its bytes and SHA-256 of its normalised content
+(:func:`helpers.content_sha256`: line ends, byte order mark, ``[]`` terminators, blank lines
+and the encoding of the same characters do not count); a file whose size and time did not
+change is not opened, and a file whose bytes or normalised content were already read (under
+any name) loads nothing again (it is counted as ``redelivered`` in the tally).
+
+The state also maps each loaded invoice (LAW_FIRM_ID, CLIENT_ID, INVOICE_NUMBER) to the file
+it came from. A new file that holds an invoice already loaded from another file, with other
+content, is a conflicting re-delivery: the whole file is quarantined (resource
+``ledes_files``, the reason names both files and the invoice) and the first delivery stays;
+a revision is loaded by delivering it under the first file's name (a changed file replaces
+all of its earlier lines).
 
 Tables (dataset ``raw_ledes``):
 ``ledes_files``  one row per file (merge on ``file``): sha256, format, record counts, status.
@@ -12,8 +21,9 @@ Tables (dataset ``raw_ledes``):
                  (:func:`lexrecon.ledes.fields.column_name`), plus ``file``, ``record_no``,
                  ``file_sha256``; merged with ``file`` as merge key, so a changed file replaces
                  all of its old lines.
-Bad records (wrong field count, unparseable amount or date) and refused files (unknown format
-line, wrong field-name line) go to ``quarantine`` with file, line and field.
+Bad records (wrong field count, unparseable amount or date, a negative units, unit cost or
+total on a fee or expense line) and refused files (unknown format line, wrong field-name line,
+no invoice record, a conflicting re-delivery) go to ``quarantine`` with file, line and field.
 
 Configuration: ``sources.ledes.inbox`` (``SOURCES__LEDES__INBOX``), ``sources.ledes.glob``.
 """
@@ -29,6 +39,7 @@ import pyarrow as pa
 
 from ingestion.sources.common.ledger import Ledger, add_dlt_id, conform, dlt_id_hints
 from ingestion.sources.ledes_files.helpers import (
+    content_sha256,
     file_row,
     line_money,
     read_files,
@@ -122,25 +133,45 @@ def inbox_files(inbox: Path, glob: str, batch_bytes_max: int, ledger: Ledger,
     @dlt.resource(name="ledes_inbox", write_disposition="append", schema_contract=CONTRACT)
     def ledes_inbox() -> Iterator[Any]:
         state = dlt.current.resource_state()
-        seen: dict[str, list[Any]] = state.setdefault("files", {})  # name -> size, mtime, sha
-        loaded_hashes = {v[2] for v in seen.values()}
+        # name -> [size, mtime_ns, sha256 of the bytes, sha256 of the normalised content]
+        seen: dict[str, list[Any]] = state.setdefault("files", {})
+        # invoice_key(LAW_FIRM_ID, CLIENT_ID, INVOICE_NUMBER) -> the file it was loaded from
+        owners: dict[str, str] = state.setdefault("invoices", {})
+        loaded_hashes = {h for v in seen.values() for h in v[2:4]}
         batch: list[tuple[Path, bytes, int, int]] = []
         batch_bytes = 0
 
         def process() -> Iterator[Any]:
             reads, lines = read_files([(path, data) for path, data, _, _ in batch])
             file_rows = []
+            refused: set[str] = set()
             for read, (path, data, size, mtime) in zip(reads, batch, strict=True):
                 if read.rejected:
                     ledger.quarantine("ledes_files", rejected_raw(path, data), read.rejected,
                                       file=path.name, line=1, field=None)
                     continue
+                conflict = next(((key, owners[key]) for key in read.invoices
+                                 if owners.get(key, path.name) != path.name), None)
+                if conflict is not None:
+                    ledger.quarantine("ledes_files", rejected_raw(path, data),
+                                      conflict_reason(path.name, *conflict),
+                                      file=path.name, line=None, field=None)
+                    refused.add(path.name)
+                    # not "read" for re-delivery: the same content may still come as a
+                    # revision under the first file's name
+                    loaded_hashes.difference_update(seen[path.name][2:4])
+                    seen[path.name][2:4] = [None, None]
+                    continue
+                for key in read.invoices:
+                    owners[key] = path.name
                 for bad in read.bad:
                     ledger.quarantine("ledes_lines", bad.raw_record, bad.reason,
                                       file=path.name, line=bad.line, field=bad.field,
                                       money=bad.money)
                 file_rows.append(file_row(read, mtime))
                 ledger.count_loaded("ledes_files", 1)
+            if lines is not None and refused:
+                lines = lines.filter(~pl.col("file").is_in(list(refused)))
             if lines is not None and lines.height:
                 ledger.count_loaded("ledes_lines", lines.height, line_money(lines))
                 table = add_dlt_id(lines.to_arrow(compat_level=pl.CompatLevel.oldest()))
@@ -159,13 +190,14 @@ def inbox_files(inbox: Path, glob: str, batch_bytes_max: int, ledger: Ledger,
             if prev and prev[0] == st.st_size and prev[1] == st.st_mtime_ns:
                 continue  # unchanged since it was read: not opened again
             data = path.read_bytes()
-            digest = sha256_of(data)
-            seen[path.name] = [st.st_size, st.st_mtime_ns, digest]
-            if digest in loaded_hashes:
-                # the same content was already read (this name or another): nothing twice
+            digest, content = sha256_of(data), content_sha256(data)
+            seen[path.name] = [st.st_size, st.st_mtime_ns, digest, content]
+            if digest in loaded_hashes or content in loaded_hashes:
+                # the same records were already read (this name or another, in these bytes or
+                # with other line ends, BOM, terminators): nothing twice
                 ledger.count_redelivered("ledes_files", 1)
                 continue
-            loaded_hashes.add(digest)
+            loaded_hashes.update((digest, content))
             batch.append((path, data, st.st_size, st.st_mtime_ns))
             batch_bytes += len(data)
             if batch_bytes >= batch_bytes_max:
@@ -175,3 +207,14 @@ def inbox_files(inbox: Path, glob: str, batch_bytes_max: int, ledger: Ledger,
             yield from process()
 
     return ledes_inbox
+
+
+def conflict_reason(name: str, key: str, owner: str) -> str:
+    """Why a file holding an invoice already loaded from another file, with other content,
+    is quarantined instead of loaded."""
+    firm, client, number = key.split("|", 2)
+    return (f"{name}: invoice {number} (client {client}, law firm {firm}) was already loaded "
+            f"from {owner} with different content; this file is not loaded, so the invoice does "
+            f"not count twice. If it is a revision of that invoice, deliver it as {owner} (a "
+            "changed file replaces its earlier lines); if it is another invoice, give it its "
+            "own invoice number")

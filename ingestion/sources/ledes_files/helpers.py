@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,9 @@ import polars as pl
 from ingestion.sources.common.ledger import raw_json
 from ingestion.sources.ledes_files.settings import (
     DATE_FIELDS,
+    INVOICE_KEY,
     MONEY_FIELD,
+    NON_NEGATIVE_FIELDS,
     NUMBER_FIELDS,
     RAW_FILE_CHARS,
 )
@@ -42,6 +44,8 @@ class ReadFile:
     invoice_number: str | None
     invoice_total: str | None
     loaded: int = 0              # good records after the value checks
+    # the file's invoices, as invoice_key(LAW_FIRM_ID, CLIENT_ID, INVOICE_NUMBER)
+    invoices: list[str] = field(default_factory=list)
 
     @property
     def record_count(self) -> int:
@@ -50,6 +54,25 @@ class ReadFile:
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def content_sha256(data: bytes) -> str:
+    """SHA-256 of the file's text with its framing normalised: decoded as the parser decodes
+    (a UTF-8 byte order mark dropped; Windows-1252 when not UTF-8), CRLF or CR line ends as LF,
+    ``[]`` record terminators and blank lines removed. Two deliveries of the same records that
+    differ only in those bytes get the same value (C-speed string operations only)."""
+    text = decode(data)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("[]\n", "\n").removesuffix("[]")
+    while "\n\n" in text:
+        text = text.replace("\n\n", "\n")
+    return hashlib.sha256(text.strip("\n").encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def invoice_key(law_firm_id: str, client_id: str, invoice_number: str) -> str:
+    """An invoice's identity: the same number may be used by another firm or client."""
+    return f"{law_firm_id}|{client_id}|{invoice_number}"
 
 
 def _money(text: str | None) -> Decimal | None:
@@ -73,8 +96,8 @@ def read_files(items: list[tuple[Path, bytes]]) -> tuple[list[ReadFile], pl.Data
         digest = sha256_of(data)
         digests.append(digest)
         codes = parsed.findings["code"].to_list() if parsed.findings.height else []
-        if parsed.format is None or (parsed.lines.height == 0 and codes
-                                     and codes[0] in ("LEDES_FORMAT", "LEDES_COLUMNS")):
+        if parsed.format is None or (parsed.lines.height == 0 and codes and codes[0] in (
+                "LEDES_FORMAT", "LEDES_COLUMNS", "LEDES_REQUIRED")):
             message = parsed.findings["message"][0] if codes else "no records"
             out[k] = ReadFile(path.name, digest, len(data), parsed.format, parsed.lines, [],
                               f"{codes[0] if codes else 'LEDES_FORMAT'}: {message}", None, None)
@@ -106,33 +129,53 @@ def read_files(items: list[tuple[Path, bytes]]) -> tuple[list[ReadFile], pl.Data
     heads = lines.group_by("file").agg(pl.col("invoice_number").first(),
                                        pl.col("invoice_total").first())
     head_of = {file: (number, total) for file, number, total in heads.iter_rows()}
-    # values that cannot be read: unparseable amounts and impossible dates (vectorised)
-    checks = [(f, values.is_bad_number(column_name(f))) for f in NUMBER_FIELDS
+    # each file's invoices: (LAW_FIRM_ID, CLIENT_ID, INVOICE_NUMBER), over all its records
+    ids = lines.select("file", *[values.text(column_name(f)).alias(f) for f in INVOICE_KEY]) \
+        .unique(maintain_order=True)
+    invoices_of: dict[str, list[str]] = {}
+    for file, *key in ids.iter_rows():
+        if key[-1]:  # a record without an invoice number is the value checks' business
+            invoices_of.setdefault(file, []).append(invoice_key(*key))
+    # values that cannot be read (unparseable amounts, impossible dates) and amounts that
+    # cannot be negative (units, unit cost and total of fee and expense lines), vectorised
+    kind = values.text(column_name("EXP/FEE/INV_ADJ_TYPE"))
+    checks = [(f"{f}|number", values.is_bad_number(column_name(f))) for f in NUMBER_FIELDS
               if column_name(f) in lines.columns]
-    checks += [(f, values.is_bad_date(column_name(f))) for f in DATE_FIELDS
+    checks += [(f"{f}|date", values.is_bad_date(column_name(f))) for f in DATE_FIELDS
                if column_name(f) in lines.columns]
-    flags = lines.select(*[expr.alias(f) for f, expr in checks])
+    checks += [(f"{f}|negative", kind.is_in(["F", "E"])
+                & (values.number(column_name(f)) < 0).fill_null(False))
+               for f in NON_NEGATIVE_FIELDS if column_name(f) in lines.columns]
+    flags = lines.select(*[expr.alias(label) for label, expr in checks])
     any_bad = flags.select(pl.any_horizontal(pl.all())).to_series()
     index = {r.name: r for r in out if r is not None}
     if any_bad.any():
         bad_idx = any_bad.arg_true().to_list()
         for row, flag in zip(lines[bad_idx].iter_rows(named=True),
                              flags[bad_idx].iter_rows(named=True), strict=True):
-            field = next(f for f, is_bad in flag.items() if is_bad)
+            field, problem = next(k for k, is_bad in flag.items() if is_bad).split("|")
             value = row[column_name(field)]
-            kind = "a number" if field in NUMBER_FIELDS else "a YYYYMMDD date"
+            line_type = (row.get(column_name("EXP/FEE/INV_ADJ_TYPE")) or "").strip()
+            reason = {
+                "number": f"{field} on line {row['record_no']} is {value!r}, not a number",
+                "date": f"{field} on line {row['record_no']} is {value!r}, not a YYYYMMDD date",
+                "negative": f"{field} on line {row['record_no']} is {value!r}: negative on an "
+                            f"{line_type} line (a fee or expense line cannot be negative; a "
+                            "discount goes in LINE_ITEM_ADJUSTMENT_AMOUNT, a credit on an IF "
+                            "or IE line)",
+            }[problem]
             record = {k: v for k, v in row.items()
                       if k not in ("file", "record_no", "file_sha256") and v is not None}
+            readable = field != MONEY_FIELD or problem == "negative"
             index[row["file"]].bad.append(BadLine(
-                row["record_no"], field,
-                f"{field} on line {row['record_no']} is {value!r}, not {kind}",
-                raw_json(record),
-                _money(row.get(column_name(MONEY_FIELD))) if field != MONEY_FIELD else None))
+                row["record_no"], field, reason, raw_json(record),
+                _money(row.get(column_name(MONEY_FIELD))) if readable else None))
         lines = lines.filter(~any_bad)
     # the good lines of the batch, one frame; per file only the counts are needed
     counts = dict(lines.group_by("file").len().iter_rows()) if lines.height else {}
     for r in index.values():
         r.bad.sort(key=lambda b: b.line or 0)
+        r.invoices = invoices_of.get(r.name, [])
         r.loaded = counts.get(r.name, 0)
         r.invoice_number, r.invoice_total = head_of.get(r.name, (None, None))
     return [r for r in out if r is not None], lines
