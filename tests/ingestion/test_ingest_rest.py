@@ -166,3 +166,133 @@ def test_rotating_refresh_tokens_and_targeted_faults(firm, raw):
     assert summary.resource("users").loaded == ROWS
     assert summary.resource("matters").loaded == ROWS
     tie_out(raw["raw_db"], "clio", summary.load_id)
+
+
+# -- JSON answers read straight into Arrow (common.pages.JsonPage) -------------------------
+
+def _json_page_spec():
+    from ingestion.sources.common.pages import Resource
+    return Resource.parse("acts", "id:int total:money qty:qty rate:rate date:date note "
+                          "matter__id:int bill__id:int ok:bool tf:tf at:tstext updated_at:ts",
+                          cursor="updated_at", money="total")
+
+
+def _good_records(n=6):
+    return [{"id": i, "total": (1234.5 if i % 2 else 7), "qty": 0.25, "rate": 1.123456,
+             "date": "2026-01-31", "note": None if i % 3 else f"n{i} café",
+             "matter": {"id": i}, "bill": None if i % 2 else {"id": 9}, "ok": i % 2 == 0,
+             "tf": "T", "at": "2026-01-31T12:00:00+11:00", "updated_at": "2026-01-31T12:00:00Z"}
+            for i in range(1, n + 1)]
+
+
+def _both_ways(records, *, body=None):
+    """(JsonPage's result, page_to_arrow's result on the decoded records, the page)."""
+    import json
+
+    import orjson
+
+    from ingestion.sources.common.pages import JsonPage, page_to_arrow
+    spec = _json_page_spec()
+    body = body if body is not None else json.dumps(
+        {"data": records, "meta": {"paging": {"next": "http://x/next"}, "records": 6}}).encode()
+    page = JsonPage(body, "data", spec, orjson.loads)
+    return page.to_arrow(), page_to_arrow(orjson.loads(body)["data"], spec), page
+
+
+def test_json_page_reads_a_clean_answer_in_arrow_like_the_per_value_path():
+    (table, bad), (expected, expected_bad), page = _both_ways(_good_records())
+    assert page.struct is not None  # Arrow's JSON reader took it: no Python object per value
+    assert page.other == {"meta": {"paging": {"next": "http://x/next"}, "records": 6}}
+    assert table.equals(expected) and table.schema == expected.schema
+    assert bad == expected_bad == []
+    assert table.column("total").to_pylist()[:2] == [Decimal("1234.50"), Decimal("7.00")]
+    assert page.keys("id") == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("change", [
+    {"total": "99.10"},          # a changed type: money as a string
+    {"total": True},             # a boolean amount
+    {"id": 3.0},                 # a float key
+    {"id": 2 ** 70},             # beyond int64
+    {"matter": 5},               # a relation that is not an object
+    {"note": 12},                # a number for text
+    {"riskScore": 7},            # schema drift: a new field (a new column, not bad)
+    {"date": "2026-02-30"},      # an impossible date (read by Arrow, checked after)
+    {"id": None},                # a missing key
+])
+def test_json_page_quarantines_exactly_what_the_per_value_path_does(change):
+    records = _good_records()
+    records[2] = {**records[2], **change}
+    (table, bad), (expected, expected_bad), page = _both_ways(records)
+    # Arrow's reader refuses a value of another JSON type (the per-value path then reads the
+    # page); a new field it reads, and the page still goes the per-value way (new column)
+    assert (page.struct is not None) == (change in ({"date": "2026-02-30"}, {"id": None},
+                                                    {"riskScore": 7}))
+    assert table.equals(expected) and table.schema == expected.schema
+    assert [(b.index, b.field, b.reason, b.money) for b in bad] == \
+        [(b.index, b.field, b.reason, b.money) for b in expected_bad]
+    if "riskScore" in change:  # drift is not bad: a new column
+        assert bad == [] and table.column("risk_score").to_pylist()[2] == 7
+    else:
+        assert [b.index for b in bad] == [2] and bad[0].record == records[2]
+
+
+def test_json_page_falls_back_on_what_arrow_cannot_read():
+    """...and a record that is not an object among records with nullable offset timestamps
+    (``tstext``): a null timestamp is not a bad one (it used to fail the per-value path)."""
+    import orjson
+
+    from ingestion.sources.common.http import SourceError
+    from ingestion.sources.common.pages import JsonPage
+    spec = _json_page_spec()
+    # a record that is not an object, and a null record: quarantined by the per-value path
+    for odd in (7, None):
+        body = orjson.dumps({"data": [*_good_records(2), odd]})
+        page = JsonPage(body, "data", spec, orjson.loads)
+        assert page.struct is None
+        table, bad = page.to_arrow()
+        assert table.num_rows == 2 and [b.reason for b in bad] == ["record is not a JSON object"]
+    # NaN is not JSON: Arrow would read it, the page must fail as invalid JSON
+
+    def decode(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise SourceError("clio", "GET x returned invalid JSON", "Check.") from None
+    nan = orjson.dumps({"data": _good_records(2)}).replace(b'"total":7', b'"total":NaN')
+    with pytest.raises(SourceError, match="invalid JSON"):
+        JsonPage(nan, "data", spec, decode).to_arrow()
+    # no records list at all: the vendor helper's clear error
+    page = JsonPage(b'{"error": "nope"}', "data", spec, decode)
+    assert not page.is_list
+
+
+def test_pages_are_prefetched_in_order_and_stop_with_the_last():
+    """``paged`` asks for the next page while the current one is used, one request at a
+    time, in the same order as without prefetching, and nothing after the last page."""
+    from ingestion.sources.common.rest import paged
+
+    class Client:
+        source = "test"
+
+        def __init__(self):
+            self.calls = []
+
+        def get_bytes(self, url, params=None):
+            self.calls.append(url)
+            return url.encode()
+
+    def parse(url, body):
+        n = int(url.rsplit("/", 1)[1])
+        return body.decode(), (f"http://x/{n + 1}" if n < 5 else None)
+
+    client = Client()
+    got = []
+    for page in paged(client, "http://x/1", {"a": 1}, parse):
+        got.append((page, len(client.calls)))
+    assert [p for p, _ in got] == [f"http://x/{n}" for n in range(1, 6)]
+    assert client.calls == [f"http://x/{n}" for n in range(1, 6)]
+    assert all(calls <= n + 1 for n, (_, calls) in enumerate(got, start=1))
+    plain = Client()
+    assert list(paged(plain, "http://x/1", None, parse, prefetch=False)) == \
+        [p for p, _ in got] and plain.calls == client.calls

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ingestion.sources.common.http import ApiClient, SourceError
-from ingestion.sources.common.pages import Resource
-from ingestion.sources.common.rest import since_text
+from ingestion.sources.common.pages import JsonPage, Resource
+from ingestion.sources.common.rest import paged, since_text
 
 
 def fields_param(spec: Resource) -> str:
@@ -25,18 +25,21 @@ def fields_param(spec: Resource) -> str:
 
 
 def clio_pages(client: ApiClient, api_url: str, spec: Resource, page_size: int,
-               since: Any) -> Iterator[list[dict[str, Any]]]:
-    url: str | None = f"{api_url}/{spec.name}.json"
-    params: dict[str, Any] | None = {"fields": fields_param(spec), "limit": page_size,
-                                     "order": "id(asc)"}
+               since: Any) -> Iterator[JsonPage]:
+    """Each answer's ``data`` (read into Arrow by :class:`JsonPage`), following
+    ``meta.paging.next`` (the next page is fetched while this one is converted)."""
+    params: dict[str, Any] = {"fields": fields_param(spec), "limit": page_size,
+                              "order": "id(asc)"}
     if since is not None:
-        assert params is not None
         params["updated_since"] = since_text(since)
-    while url:
-        body = client.get(url, params)
-        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+
+    def parse(url: str, body: bytes) -> tuple[JsonPage, str | None]:
+        page = JsonPage(body, "data", spec, lambda b: client.decode(url, b))
+        if not page.is_list:
             raise SourceError("clio", f"{spec.name}: the answer has no 'data' list",
                               "Check sources.clio.base_url (it must be the API host).")
-        yield body["data"]
-        url = ((body.get("meta") or {}).get("paging") or {}).get("next")
-        params = None  # the next link carries every parameter
+        meta = page.other.get("meta")
+        paging = (meta.get("paging") if isinstance(meta, dict) else None) or {}
+        return page, paging.get("next") if isinstance(paging, dict) else None
+
+    return paged(client, f"{api_url}/{spec.name}.json", params, parse)

@@ -8,12 +8,18 @@ JSON type (a changed type, e.g. an amount sent as a string), an impossible date 
 primary key or cursor is left out of the table and returned as a :class:`BadRecord` with the
 field and the reason, for the quarantine. Fields the spec does not know (the vendor added
 one) are kept as new columns, typed by Arrow's inference.
+
+:class:`JsonPage` does the same from an API answer as sent (bytes): Arrow's JSON reader parses
+it straight into columns with the JSON types the spec accepts (no Python object per value);
+a page it cannot read that way goes through orjson and :func:`page_to_arrow`, with the same
+result.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -221,7 +227,8 @@ def _finish(arr: pa.Array, f: Field, bad: dict[int, str]) -> tuple[pa.Array, dic
         if f.kind == "tf":
             ok = pc.fill_null(pc.is_in(arr, pa.array(["T", "F"])), True)
         else:
-            ok = pc.fill_null(pc.is_valid(_utc(arr)), True) if len(arr) else arr
+            # a null is not invalid text (is_valid is never null: test nulls apart)
+            ok = pc.or_(pc.is_null(arr), pc.is_valid(_utc(arr))) if len(arr) else arr
         if len(arr) and not pc.all(ok).as_py():
             values = arr.to_pylist()
             for i in pc.indices_nonzero(pc.invert(ok)).to_pylist():
@@ -247,13 +254,24 @@ def _arrow_columns(records: list[dict], spec: Resource, known: set[str]
         struct = pa.array(records)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
         return None
+    return _struct_columns(struct, spec, known, records)
+
+
+def _struct_columns(struct: pa.Array, spec: Resource, known: set[str],
+                    records: list[dict] | None) -> dict[str, pa.Array] | None:
+    """The spec's fields of a page held as one Arrow struct array (a record per row), as
+    arrays of their JSON types, or None when the page needs the per-value path (see
+    :func:`_arrow_columns`). ``records``: the page as Python objects, when the struct was
+    inferred from them (a boolean among numbers must then be looked for); None when the
+    struct was read by Arrow's JSON reader with the spec's JSON types (:func:`json_page`),
+    which refuses a value of any other JSON type itself."""
     if not pa.types.is_struct(struct.type) or struct.null_count:
         return None
     names = {struct.type.field(i).name for i in range(struct.type.num_fields)}
     if names - known:
         return None
     out: dict[str, pa.Array] = {}
-    n = len(records)
+    n = len(struct)
     for f in spec.fields:
         top = f.path[0]
         if top not in names:
@@ -273,12 +291,16 @@ def _arrow_columns(records: list[dict], spec: Resource, known: set[str]
             col = pc.struct_field(struct, [top, f.path[1]])
         if col.type not in INFERRED_OK[f.kind]:
             return None
-        # pyarrow reads true/false as 1.0/0.0 among floats: a boolean amount must take the
-        # per-value path (it is a changed type, quarantined)
-        if col.type == pa.float64() and (
-                len(f.path) == 2
-                or bool in set(map(type, map(operator.itemgetter(top), records)))):
-            return None
+        if col.type == pa.float64():
+            if records is not None and (
+                    len(f.path) == 2
+                    or bool in set(map(type, map(operator.itemgetter(top), records)))):
+                # pyarrow reads true/false as 1.0/0.0 among floats: a boolean amount must
+                # take the per-value path (it is a changed type, quarantined)
+                return None
+            if records is None and col.null_count < len(col) and not pc.all(
+                    pc.is_finite(col)).as_py():
+                return None  # NaN/Infinity: not JSON (the per-value path says so)
         out[f.dest] = col if col.type == JSON_ARROW[f.kind] else \
             pc.cast(col, JSON_ARROW[f.kind])
     return out
@@ -324,28 +346,20 @@ def page_to_arrow(records: list[dict], spec: Resource) -> tuple[pa.Table, list[B
         records = [r if isinstance(r, dict) else {} for r in records]
     else:
         bad_nd = {}
-    columns: dict[str, pa.Array] = {}
-    bad: dict[int, tuple[str | None, str]] = {i: (None, why) for i, why in bad_nd.items()}
     known = set(spec.vendor_field_names)
     fast = None if bad_nd else _arrow_columns(records, spec, known)
+    if fast is not None:
+        return _assemble(n, fast, spec, lambda: original)
+    columns: dict[str, pa.Array] = {}
+    bad: dict[int, tuple[str | None, str]] = {i: (None, why) for i, why in bad_nd.items()}
     for f in spec.fields:
-        if fast is not None:
-            arr, col_bad = _finish(fast[f.dest], f, {})
-        else:
-            arr, col_bad = _convert(_values(records, f.path), f)
+        arr, col_bad = _convert(_values(records, f.path), f)
         columns[f.dest] = arr
         for i, why in col_bad.items():
             bad.setdefault(i, (f.name, why))
-    # required values: primary key and cursor
-    for required in (spec.primary_key, spec.cursor):
-        if required is None:
-            continue
-        col = columns[dest_name(required)]
-        if col.null_count:
-            for i in pc.indices_nonzero(pc.is_null(col)).to_pylist():
-                bad.setdefault(i, (required, f"field {required}: missing (null)"))
+    _required(columns, spec, bad)
     # fields the vendor added
-    if fast is None and set(map(len, records)) != {len(known)}:
+    if set(map(len, records)) != {len(known)}:
         extra: list[str] = []
         for r in records:
             for k in r:
@@ -362,21 +376,178 @@ def page_to_arrow(records: list[dict], spec: Resource) -> tuple[pa.Table, list[B
                 arr = pa.array([None if v is None else json.dumps(v, default=str)
                                 for v in values], pa.string())
             columns[dest_name(k)] = arr
-    table = pa.table(columns)
+    return _filtered(pa.table(columns), n, bad, spec, lambda: original)
+
+
+def _required(columns: dict[str, pa.Array], spec: Resource,
+              bad: dict[int, tuple[str | None, str]]) -> None:
+    """Rows without a primary key or cursor value go to ``bad``."""
+    for required in (spec.primary_key, spec.cursor):
+        if required is None:
+            continue
+        col = columns[dest_name(required)]
+        if col.null_count:
+            for i in pc.indices_nonzero(pc.is_null(col)).to_pylist():
+                bad.setdefault(i, (required, f"field {required}: missing (null)"))
+
+
+def _assemble(n: int, fast: dict[str, pa.Array], spec: Resource,
+              records: Callable[[], list[Any]]) -> tuple[pa.Table, list[BadRecord]]:
+    """A page whose fields are arrays of their JSON types -> (good rows, bad records)."""
+    columns: dict[str, pa.Array] = {}
+    bad: dict[int, tuple[str | None, str]] = {}
+    for f in spec.fields:
+        arr, col_bad = _finish(fast[f.dest], f, {})
+        columns[f.dest] = arr
+        for i, why in col_bad.items():
+            bad.setdefault(i, (f.name, why))
+    _required(columns, spec, bad)
+    return _filtered(pa.table(columns), n, bad, spec, records)
+
+
+def _filtered(table: pa.Table, n: int, bad: dict[int, tuple[str | None, str]], spec: Resource,
+              records: Callable[[], list[Any]]) -> tuple[pa.Table, list[BadRecord]]:
+    """``table`` without the ``bad`` rows, and those as :class:`BadRecord` with the raw
+    record (``records()``: the page as Python objects, made only when a record is bad)."""
+    if not bad:
+        return table, []
+    keep = pa.array([i not in bad for i in range(n)])
+    table = table.filter(keep)
+    original = records()
+    money_field = spec.money
     bad_records: list[BadRecord] = []
-    if bad:
-        keep = pa.array([i not in bad for i in range(n)])
-        table = table.filter(keep)
-        money_field = spec.money
-        for i in sorted(bad):
-            field_name, why = bad[i]
-            rec = original[i]
-            money = None
-            if money_field and isinstance(rec, dict):
-                path = spec.field(money_field).path
-                v = rec.get(path[0])
-                if len(path) == 2:
-                    v = v.get(path[1]) if isinstance(v, dict) else None
-                money = _money_of(v)
-            bad_records.append(BadRecord(i, rec, field_name, why, money))
+    for i in sorted(bad):
+        field_name, why = bad[i]
+        rec = original[i]
+        money = None
+        if money_field and isinstance(rec, dict):
+            path = spec.field(money_field).path
+            v = rec.get(path[0])
+            if len(path) == 2:
+                v = v.get(path[1]) if isinstance(v, dict) else None
+            money = _money_of(v)
+        bad_records.append(BadRecord(i, rec, field_name, why, money))
     return table, bad_records
+
+
+# -- JSON answers straight to Arrow ------------------------------------------------------
+
+def json_record_type(spec: Resource) -> pa.StructType:
+    """The JSON types of a record of ``spec`` (``JSON_ARROW``), nested as the vendor sends
+    them (``matter__id`` -> ``matter: {id}``): the schema Arrow's JSON reader parses with."""
+    fields: list[pa.Field] = []
+    nested: dict[str, list[pa.Field]] = {}
+    for f in spec.fields:
+        if len(f.path) == 2:
+            if f.path[0] not in nested:
+                nested[f.path[0]] = []
+                fields.append(pa.field(f.path[0], pa.null()))  # placeholder, set below
+            nested[f.path[0]].append(pa.field(f.path[1], JSON_ARROW[f.kind]))
+        else:
+            fields.append(pa.field(f.name, JSON_ARROW[f.kind]))
+    return pa.struct([pa.field(fl.name, pa.struct(nested[fl.name])) if fl.name in nested
+                      else fl for fl in fields])
+
+
+class JsonPage:
+    """One API answer: a JSON object whose ``key`` holds the page's records.
+
+    Arrow's JSON reader parses the body (C++, no Python object per value) with the JSON types
+    the spec accepts for each field; anything it refuses (a value of another JSON type, a
+    record that is not an object, a field the spec does not know, an integer beyond int64,
+    text that is not one JSON object) leaves :attr:`struct` None, and the page is then read
+    with ``decode`` (orjson) and converted value by value, which quarantines exactly those
+    records. For every other page both ways give the same table. :attr:`other` holds the rest
+    of the answer (paging links, counts) as Python objects."""
+
+    def __init__(self, body: bytes, key: str, spec: Resource,
+                 decode: Callable[[bytes], Any]):
+        self.key = key
+        self.spec = spec
+        self._body: bytes | None = body
+        self._decode = decode
+        self._obj: Any = _MISSING
+        self.struct: pa.StructArray | None = None
+        self.other: dict[str, Any] = {}
+        parsed = _read_json(body, key, spec)
+        if parsed is None:
+            obj = self.obj
+            if isinstance(obj, dict):
+                self.other = {k: v for k, v in obj.items() if k != key}
+        else:
+            self.struct, self.other = parsed
+
+    @property
+    def obj(self) -> Any:
+        """The whole answer as Python objects (decoded on first use)."""
+        if self._obj is _MISSING:
+            assert self._body is not None
+            self._obj = self._decode(self._body)
+        return self._obj
+
+    @property
+    def records(self) -> Any:
+        """The page's records as Python objects (a list, unless the answer is malformed)."""
+        obj = self.obj
+        return obj.get(self.key) if isinstance(obj, dict) else None
+
+    @property
+    def is_list(self) -> bool:
+        return self.struct is not None or isinstance(self.records, list)
+
+    def __len__(self) -> int:
+        return len(self.struct) if self.struct is not None else len(self.records)
+
+    def keys(self, name: str) -> list[Any]:
+        """The raw values of the top-level field ``name``, one per record, in order."""
+        if self.struct is not None:
+            return pc.struct_field(self.struct, [name]).to_pylist()
+        return [r.get(name) if isinstance(r, dict) else repr(r) for r in self.records]
+
+    def to_arrow(self) -> tuple[pa.Table, list[BadRecord]]:
+        """(good rows as an Arrow table, bad records): :func:`page_to_arrow`'s result."""
+        if self.struct is not None:
+            fast = _struct_columns(self.struct, self.spec, set(self.spec.vendor_field_names),
+                                   None)
+            if fast is not None:
+                return _assemble(len(self.struct), fast, self.spec, lambda: self.records)
+        return page_to_arrow(self.records, self.spec)
+
+
+_JSON_SCHEMAS: dict[tuple[str, tuple[Field, ...], str], pa.Schema] = {}
+
+
+def _read_json(body: bytes, key: str, spec: Resource
+               ) -> tuple[pa.StructArray, dict[str, Any]] | None:
+    """(the records under ``key`` as one struct array, the rest of the answer) read by Arrow's
+    JSON reader, or None when it cannot read them with the spec's JSON types."""
+    import pyarrow.json as pj
+
+    cache_key = (spec.name, spec.fields, key)
+    schema = _JSON_SCHEMAS.get(cache_key)
+    if schema is None:
+        schema = pa.schema([pa.field(key, pa.list_(json_record_type(spec)))])
+        _JSON_SCHEMAS[cache_key] = schema
+    if body[:64].lstrip()[:1] != b"{":
+        return None
+    try:
+        table = pj.read_json(
+            pa.BufferReader(body),
+            read_options=pj.ReadOptions(use_threads=False, block_size=len(body) + 64),
+            parse_options=pj.ParseOptions(explicit_schema=schema,
+                                          unexpected_field_behavior="infer"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if table.num_rows != 1:
+        return None  # not exactly one JSON object
+    column = table.column(key).combine_chunks()
+    if column.null_count or not pa.types.is_list(column.type):
+        return None
+    struct = column.flatten()
+    if struct.null_count:  # a null record
+        return None
+    try:
+        other = table.drop_columns([key]).to_pylist()[0]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        return None
+    return struct, other

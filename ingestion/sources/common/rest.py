@@ -1,7 +1,9 @@
 """The shape every REST resource of lexrecon shares: pages -> Arrow -> incremental -> ledger.
 
 A vendor package supplies a :class:`Resource` spec and a ``pages(since)`` function that yields
-each page's list of JSON records (following the vendor's pagination). :func:`rest_resource`
+each page (following the vendor's pagination, usually through :func:`paged`): a
+:class:`~ingestion.sources.common.pages.JsonPage` (the answer as sent, read by Arrow's JSON
+reader) or a list of JSON records. :func:`rest_resource`
 makes the dlt resource: each page becomes an Arrow table (bad records to the quarantine), a
 page the server sent twice is skipped (counted as redelivered), dlt's incremental step keeps
 only rows past the stored cursor (de-duplicating the boundary), then the ledger counts what
@@ -18,6 +20,7 @@ import dlt
 import polars as pl
 import pyarrow as pa
 
+from ingestion.sources.common.http import ApiClient
 from ingestion.sources.common.ledger import (
     Ledger,
     LedgerStep,
@@ -25,7 +28,13 @@ from ingestion.sources.common.ledger import (
     first_delivery,
     money_sum,
 )
-from ingestion.sources.common.pages import Resource, dest_name, page_to_arrow, utc_cursor
+from ingestion.sources.common.pages import (
+    JsonPage,
+    Resource,
+    dest_name,
+    page_to_arrow,
+    utc_cursor,
+)
 
 CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
 
@@ -81,9 +90,39 @@ def page_fingerprint(records: list[dict[str, Any]], pk: str) -> int | None:
     return hash(tuple(r.get(pk) if isinstance(r, dict) else repr(r) for r in records))
 
 
+def paged(client: ApiClient, url: str, params: dict[str, Any] | None,
+          parse: Callable[[str, bytes], tuple[Any, str | None]], *,
+          prefetch: bool = True) -> Iterator[Any]:
+    """GET ``url`` and every next page: ``parse(url, body)`` gives (the page, the next URL
+    or None; the next URL carries every parameter). With ``prefetch`` the next page is
+    requested in a background thread as soon as its URL is known, so the server prepares
+    and sends it while this page is converted and written (one request in flight at a time,
+    in the same order as without: retries, token refreshes and faults behave the same)."""
+    if not prefetch:
+        while url:
+            page, next_url = parse(url, client.get_bytes(url, params))
+            yield page
+            url, params = next_url, None
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{client.source}-pages")
+    try:
+        pending = pool.submit(client.get_bytes, url, params)
+        while pending is not None:
+            body = pending.result()
+            page, next_url = parse(url, body)
+            del body
+            pending = pool.submit(client.get_bytes, next_url, None) if next_url else None
+            url = next_url or url
+            yield page
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def rest_resource(
     spec: Resource,
-    pages: Callable[[dt.datetime | None], Iterator[list[dict[str, Any]]]],
+    pages: Callable[[dt.datetime | None], Iterator[list[dict[str, Any]] | JsonPage]],
     ledger: Ledger,
     *,
     initial_value: dt.datetime | None = None,
@@ -112,14 +151,19 @@ def rest_resource(
         buffered: list[pa.Table] = []
         buffered_rows = 0
         for records in pages(since):
-            fp = page_fingerprint(records, spec.primary_key)
+            if isinstance(records, JsonPage):  # an answer read by Arrow's JSON reader
+                page = records
+                fp = hash(tuple(page.keys(spec.primary_key))) if len(page) else None
+            else:
+                page = None
+                fp = page_fingerprint(records, spec.primary_key)
             if fp is None:
                 continue
             if fp in seen_pages:  # the server sent the same page again: nothing twice
                 ledger.count_redelivered(spec.name, len(records))
                 continue
             seen_pages.add(fp)
-            table, bad = page_to_arrow(records, spec)
+            table, bad = page.to_arrow() if page is not None else page_to_arrow(records, spec)
             for b in bad:
                 ledger.quarantine(spec.name, b.record, b.reason, field=b.field, money=b.money)
             table = _first_delivery(table, pk, seen_keys, ledger, spec.name)
@@ -169,6 +213,7 @@ __all__ = [
     "CONTRACT",
     "cursor_column",
     "money_sum",
+    "paged",
     "rest_resource",
     "since_text",
     "spec_from_schema",
