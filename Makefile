@@ -19,7 +19,7 @@ $(UV):
 	$(PY) -m venv .uv && .uv/bin/pip install -q uv==$(UV_VERSION)
 
 install: $(UV) ## create .venv from the lock file (leaves .venv/bin/lexrecon)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
 
 system-deps: ## install Debian's Chromium for browser tests if missing (PostgreSQL ships on the machine)
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
