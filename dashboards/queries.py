@@ -2,8 +2,9 @@
 
 Each public function takes the path of the published warehouse (``serving.duckdb``), the
 caller's ``Scope`` (from the signed-in user, never from the browser) and the page ``Filters``;
-it opens one short read-only DuckDB connection, runs its statements and closes it, so a publish
-by atomic file replace is picked up by the next request. The page callbacks are thin wrappers
+it takes one short read-only DuckDB connection (``connect``: from the published file's anchor
+connection), runs its statements and closes it; a publish by atomic file replace is picked up by
+the next request. The page callbacks are thin wrappers
 around these functions, so a benchmark can time them without a browser (``PAGE_QUERIES``).
 
 Scope rule: a partner sees only rows of matters whose billing partner is their own timekeeper
@@ -16,6 +17,8 @@ from __future__ import annotations
 import calendar
 import json
 import re
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -25,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MAX_VALUE_LEN = 64
@@ -96,23 +101,127 @@ class Filters:
 
 
 # --------------------------------------------------------------------------- connections
-@contextmanager
-def connect(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One short read-only connection to the published warehouse."""
-    path = Path(db)
-    if not path.is_file():
+# DuckDB keeps one database instance per file and process (catalog, buffer cache): opening a
+# connection to a file that another open connection holds reuses that instance, and opening a
+# fresh one re-reads the catalog (tens of ms on a large file). So the first request for a
+# published file opens a long-lived read-only *anchor* connection, and every request gets its
+# own short connection from it (``anchor.cursor()``), closed when the request ends.
+#
+# The anchor is tied to the file's identity (inode, device, size, mtime). A publish replaces
+# the file by rename (new inode): the next request sees the change, retires the old anchor and
+# opens a new one. DuckDB's instance cache is keyed by path, so the old instance must be gone
+# before the new file can be opened: requests still running on the old snapshot finish on it
+# (their connections stay valid), the last of them closes the old anchor, and requests for the
+# new file wait for that (milliseconds) instead of failing or reading the old snapshot.
+RETIRE_WAIT_S = 120.0
+
+
+class _Anchor:
+    def __init__(self, path: Path, ident: tuple) -> None:
+        self.ident = ident
+        self.users = 0
+        self.retired = False
+        self.con = duckdb.connect(str(path), read_only=True)
+        # the file's catalog does not change while it is published: looked up once
+        self.relations: set[str] | None = None
+        self.columns: dict[str, set[str]] = {}
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        except duckdb.Error:  # pragma: no cover - closing never matters to readers
+            pass
+
+
+_ANCHORS: dict[str, _Anchor] = {}
+_OPEN: dict[int, _Anchor] = {}  # id(connection handed out) -> its anchor, while it is open
+_ANCHOR_LOCK = threading.Condition()
+
+
+def _identity(path: Path) -> tuple:
+    try:
+        st = path.stat()
+    except OSError:
         raise WarehouseUnavailable(
             f"{path}: the warehouse has not been published yet; run `lexrecon build` and "
             "`lexrecon publish` (or `make run`)"
-        )
+        ) from None
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns)
+
+
+def _acquire(path: Path) -> _Anchor:
+    key = str(path.resolve())
+    deadline = time.monotonic() + RETIRE_WAIT_S
+    with _ANCHOR_LOCK:
+        while True:
+            ident = _identity(path)
+            anchor = _ANCHORS.get(key)
+            if anchor is not None and anchor.ident == ident:
+                anchor.users += 1
+                return anchor
+            if anchor is not None:  # a publish replaced the file: retire the old snapshot
+                anchor.retired = True
+                if anchor.users == 0:
+                    anchor.close()
+                    del _ANCHORS[key]
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WarehouseUnavailable(f"{path}: readers of the previous snapshot are "
+                                               "still running; try again")
+                _ANCHOR_LOCK.wait(min(left, 1.0))
+                continue
+            try:
+                anchor = _Anchor(path, ident)
+            except duckdb.Error as exc:  # pragma: no cover - depends on the file system
+                raise WarehouseUnavailable(
+                    f"{path}: cannot open the warehouse read-only: {exc}") from exc
+            _ANCHORS[key] = anchor
+            anchor.users += 1
+            return anchor
+
+
+def _release(path: Path, anchor: _Anchor) -> None:
+    key = str(path.resolve())
+    with _ANCHOR_LOCK:
+        anchor.users -= 1
+        if anchor.retired and anchor.users == 0:
+            anchor.close()
+            if _ANCHORS.get(key) is anchor:
+                del _ANCHORS[key]
+            _ANCHOR_LOCK.notify_all()
+
+
+def release_all() -> None:
+    """Close every idle anchor connection (tests, or before deleting a published file)."""
+    with _ANCHOR_LOCK:
+        for key, anchor in list(_ANCHORS.items()):
+            anchor.retired = True
+            if anchor.users == 0:
+                anchor.close()
+                del _ANCHORS[key]
+
+
+@contextmanager
+def connect(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One short read-only connection to the published warehouse (from the file's anchor)."""
+    path = Path(db)
+    anchor = _acquire(path)
+    con = None
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:  # pragma: no cover - depends on the file system
-        raise WarehouseUnavailable(f"{path}: cannot open the warehouse read-only: {exc}") from exc
-    try:
+        with _ANCHOR_LOCK:  # the anchor's cursor list is shared by the request threads
+            try:
+                con = anchor.con.cursor()
+            except duckdb.Error as exc:  # pragma: no cover - depends on the file system
+                raise WarehouseUnavailable(f"{path}: cannot open the warehouse: {exc}") from exc
+            _OPEN[id(con)] = anchor
         yield con
     finally:
-        con.close()
+        if con is not None:
+            with _ANCHOR_LOCK:
+                _OPEN.pop(id(con), None)
+                con.close()
+        _release(path, anchor)
 
 
 def _plain(value: Any) -> Any:
@@ -124,9 +233,25 @@ def _plain(value: Any) -> Any:
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:
-    cur = con.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    return [{n: _plain(v) for n, v in zip(names, row)} for row in cur.fetchall()]
+    """The rows as dicts of plain values (as ``_plain``: DECIMAL -> float, DATE -> ISO text).
+    Converted column by column through Arrow: building a Python ``Decimal`` per cell costs
+    more than the query on the large pre-aggregated pages. The money is summed as DECIMAL in
+    SQL; only the finished value is turned into a float for display."""
+    con.abort()  # finish an earlier execute() of this request left at fetchone()
+    table = con.sql(sql, params=list(params)).to_arrow_table()
+    columns = []
+    for col in table.columns:
+        kind = col.type
+        if pa.types.is_decimal(kind):  # HUGEINT sums arrive as decimal(38, 0): keep ints
+            # via the exact decimal text: the nearest float, as float(Decimal) gives
+            col = pc.cast(pc.cast(col, pa.string()),
+                          pa.int64() if kind.scale == 0 else pa.float64())
+        elif pa.types.is_date(kind):
+            col = pc.cast(col, pa.string())
+        columns.append(col)
+    names = table.column_names
+    return [dict(zip(names, row, strict=True)) for row in zip(
+        *(c.to_pylist() for c in columns), strict=True)] if table.num_rows else []
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -158,6 +283,14 @@ FCT_REALIZATION = "marts.fct_realization_monthly"
 FCT_LOCKUP = "marts.fct_lockup_monthly"
 FCT_UNRECORDED = "marts.fct_unrecorded_time"
 LOAD_TALLIES = "intermediate.int_load_tallies_unioned"
+# Serving marts (dbt_project/models/marts/serving): pre-aggregates and build-time results, so a
+# callback reads a small table instead of scanning a multi-million-row fact or fitting a model.
+SRV_AGING = "marts.srv_ar_aging_summary"
+SRV_LINE_TOTALS = "marts.srv_invoice_line_totals"
+SRV_VARIANCE_PARTNER = "marts.srv_sales_variance_partner_monthly"
+SRV_WORKLIST = "marts.srv_collections_worklist"
+SRV_PREBILL_OCG = "marts.srv_prebill_ocg_exceptions"
+SRV_PREBILL_CODES = "marts.srv_prebill_code_suggestions"
 
 
 class MartMissing(WarehouseUnavailable):
@@ -165,9 +298,15 @@ class MartMissing(WarehouseUnavailable):
 
 
 def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {f"{s}.{t}" for s, t in con.execute(
+    anchor = _OPEN.get(id(con))
+    if anchor is not None and anchor.relations is not None:
+        return anchor.relations
+    found = {f"{s}.{t}" for s, t in con.execute(
         "select schema_name, table_name from duckdb_tables() "
         "union all select schema_name, view_name from duckdb_views()").fetchall()}
+    if anchor is not None:
+        anchor.relations = found
+    return found
 
 
 def _need(con: duckdb.DuckDBPyConnection, *names: str) -> None:
@@ -285,9 +424,9 @@ def filter_options(db: str | Path, scope: Scope) -> dict[str, list[dict]]:
 # --------------------------------------------------------------------------- overview
 def _as_of(con: duckdb.DuckDBPyConnection, f: Filters) -> Any:
     if f.end:
-        return con.execute(f"select max(as_of_date) from {FCT_AGING} where as_of_date <= ?",
+        return con.execute(f"select max(as_of_date) from {SRV_AGING} where as_of_date <= ?",
                            [f.end]).fetchone()[0]
-    return con.execute(f"select max(as_of_date) from {FCT_AGING}").fetchone()[0]
+    return con.execute(f"select max(as_of_date) from {SRV_AGING}").fetchone()[0]
 
 
 def _lockup(con: duckdb.DuckDBPyConnection, scope: Scope, f: Filters) -> dict[str, Any]:
@@ -332,7 +471,7 @@ def overview_kpis(db: str | Path, scope: Scope, f: Filters) -> dict[str, Any]:
     ar = _where(scope, f, Cols.on("a"), use_period=False)
     lk = _where(scope, f, Cols.on("k", month="month"))
     with connect(db) as con:
-        _need(con, FCT_REALIZATION, FCT_LOCKUP, FCT_PAYMENTS, FCT_AGING, FCT_WRITE_OFFS,
+        _need(con, FCT_REALIZATION, FCT_LOCKUP, FCT_PAYMENTS, SRV_AGING, FCT_WRITE_OFFS,
               FCT_LEAKAGE)
         worked, billed_fees, billed, approved, pending, collected_cohort = (
             _plain(v) for v in con.execute(
@@ -348,7 +487,7 @@ def overview_kpis(db: str | Path, scope: Scope, f: Filters) -> dict[str, Any]:
         as_of = _as_of(con, f)
         ar_usd = None
         if as_of is not None:
-            ar_usd = _scalar(con, f"select sum(a.open_amount_usd) from {FCT_AGING} a "
+            ar_usd = _scalar(con, f"select sum(a.open_amount_usd) from {SRV_AGING} a "
                                   "where a.as_of_date = ?" + ar.and_sql, [as_of, *ar.params])
         lockup = _lockup(con, scope, f)
     lost_by = {r["write_off_type"]: r["usd"] or 0.0 for r in lost}
@@ -445,14 +584,14 @@ def aging_buckets(db: str | Path, scope: Scope, f: Filters, by: str = "client") 
     key, label = _AGING_GROUPS.get(by, _AGING_GROUPS["client"])
     w = _where(scope, f, Cols.on("a"), use_period=False)
     with connect(db) as con:
-        _need(con, FCT_AGING, DIM_CLIENTS)
+        _need(con, SRV_AGING, DIM_CLIENTS)
         as_of = _as_of(con, f)
         if as_of is None:
             return {"as_of": None, "rows": []}
         rows = _rows(
             con,
             f"select {key} as key, {label} as label, a.aging_bucket_due_date as bucket, "
-            f"sum(a.open_amount_usd) as open_usd from {FCT_AGING} a "
+            f"sum(a.open_amount_usd) as open_usd from {SRV_AGING} a "
             f"left join {DIM_CLIENTS} c on c.client_code = a.client_code "
             "where a.as_of_date = ?" + w.and_sql + " group by all order by key",
             [as_of, *w.params],
@@ -464,9 +603,9 @@ def aging_trend(db: str | Path, scope: Scope, f: Filters) -> list[dict]:
     """Open AR (USD) by bucket at each month-end snapshot in the period."""
     w = _where(scope, f, Cols.on("a", "as_of_date"))
     with connect(db) as con:
-        _need(con, FCT_AGING)
+        _need(con, SRV_AGING)
         return _rows(con, f"select a.as_of_date, a.aging_bucket_due_date as bucket, "
-                          f"sum(a.open_amount_usd) as open_usd from {FCT_AGING} a "
+                          f"sum(a.open_amount_usd) as open_usd from {SRV_AGING} a "
                           "where a.as_of_date = last_day(a.as_of_date)" + w.and_sql
                           + " group by all order by a.as_of_date", w.params)
 
@@ -482,13 +621,13 @@ VARIANCE_CAUSES = (
     ("rounding_fx_usd", "Rounding / FX"),
     ("unexplained_usd", "Unexplained"),
 )
-_VARIANCE_GROUPS = {
-    "month": ("v.month", "v.month"),
+_VARIANCE_GROUPS = {  # the group key (over the variance rows v) and its label (over the groups g)
+    "month": ("v.month", "g.key", ""),
     "partner": ("v.billing_partner_timekeeper_id",
-                ("coalesce(t.timekeeper_name || ' (' || v.billing_partner_timekeeper_id || ')', "
-                "v.billing_partner_timekeeper_id)")),
-    "client": ("v.client_code", ("coalesce(c.client_name || ' (' || v.client_code || ')', "
-                                "v.client_code)")),
+                "coalesce(t.timekeeper_name || ' (' || g.key || ')', g.key)",
+                f" left join {DIM_TIMEKEEPERS} t on t.timekeeper_id = g.key"),
+    "client": ("v.client_code", "coalesce(c.client_name || ' (' || g.key || ')', g.key)",
+               f" left join {DIM_CLIENTS} c on c.client_code = g.key"),
 }
 
 
@@ -503,22 +642,31 @@ def _variance_where(scope: Scope, f: Filters) -> Where:
     return w
 
 
+def _variance_source(con: duckdb.DuckDBPyConnection, f: Filters, by: str) -> str:
+    """Month x partner x client rows are needed only by client or with a client filter;
+    otherwise the month x partner pre-aggregate gives the same sums (tied out in dbt)."""
+    if by == "client" or f.client:
+        _need(con, FCT_VARIANCE_MONTHLY)
+        return FCT_VARIANCE_MONTHLY
+    _need(con, SRV_VARIANCE_PARTNER)
+    return SRV_VARIANCE_PARTNER
+
+
 def variance_breakdown(db: str | Path, scope: Scope, f: Filters, by: str = "month") -> list[dict]:
     """Invoice file vs sales system (USD) by month, billing partner or client, with causes."""
-    key, label = _VARIANCE_GROUPS.get(by, _VARIANCE_GROUPS["month"])
+    by = by if by in _VARIANCE_GROUPS else "month"
+    key, label, label_join = _VARIANCE_GROUPS[by]
     w = _variance_where(scope, f)
-    causes = ", ".join(f"sum(v.{c}) as {c}" for c, _ in VARIANCE_CAUSES)
+    sums = ["invoice_usd", "sales_amount_usd", "variance_usd", *(c for c, _ in VARIANCE_CAUSES)]
+    inner = ", ".join(f"sum(v.{c}) as {c}" for c in sums)
+    outer = ", ".join(f"g.{c}" for c in sums if c != "sales_amount_usd")
     with connect(db) as con:
-        _need(con, FCT_VARIANCE_MONTHLY)
-        rows = _rows(con, f"select {key} as key, {label} as label, "
-                          "sum(v.invoice_usd) as invoice_usd, "
-                          "sum(v.sales_amount_usd) as sales_usd, sum(v.variance_usd) as "
-                          f"variance_usd, {causes} from {FCT_VARIANCE_MONTHLY} v "
-                          f"left join {DIM_TIMEKEEPERS} t on t.timekeeper_id = "
-                          "v.billing_partner_timekeeper_id "
-                          f"left join {DIM_CLIENTS} c on c.client_code = v.client_code"
-                          + w.sql + " group by all order by "
-                          + ("key" if by == "month" else "abs(sum(v.variance_usd)) desc, key"),
+        source = _variance_source(con, f, by)
+        # sum per group first, then label the groups (a join per group, not per row)
+        rows = _rows(con, f"select g.key, {label} as label, g.sales_amount_usd as sales_usd, "
+                          f"{outer} from (select {key} as key, {inner} from {source} v{w.sql} "
+                          f"group by 1) g{label_join} order by "
+                          + ("g.key" if by == "month" else "abs(g.variance_usd) desc, g.key"),
                      w.params)
     for r in rows:
         r["variance_pct"] = _ratio(r["variance_usd"], r["invoice_usd"])
@@ -534,11 +682,11 @@ def variance_waterfall(db: str | Path, scope: Scope, f: Filters,
         w.add("v.month = ?", month)
     causes = ", ".join(f"coalesce(sum(v.{c}), 0)" for c, _ in VARIANCE_CAUSES)
     with connect(db) as con:
-        _need(con, FCT_VARIANCE_MONTHLY)
+        source = _variance_source(con, f, "month")
         row = con.execute(f"select coalesce(sum(v.invoice_usd), 0), "
                           "coalesce(sum(v.sales_amount_usd), 0), "
                           f"coalesce(sum(v.variance_usd), 0), {causes} "
-                          f"from {FCT_VARIANCE_MONTHLY} v" + w.sql, w.params).fetchone()
+                          f"from {source} v" + w.sql, w.params).fetchone()
     invoice, sales, variance = (Decimal(x) for x in row[:3])
     steps = [{"cause": label, "column": col, "usd": float(v)}
              for (col, label), v in zip(VARIANCE_CAUSES, row[3:])]
@@ -650,10 +798,16 @@ def ocg_violations_by_rule(db: str | Path, scope: Scope, f: Filters) -> list[dic
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
+    anchor = _OPEN.get(id(con))
+    if anchor is not None and relation in anchor.columns:
+        return anchor.columns[relation]
     schema, table = relation.split(".")
-    return {r[0] for r in con.execute(
+    found = {r[0] for r in con.execute(
         "select column_name from duckdb_columns() where schema_name = ? and table_name = ?",
         [schema, table]).fetchall()}
+    if anchor is not None:
+        anchor.columns[relation] = found
+    return found
 
 
 def _first(cols: set[str], *candidates: str) -> str:
@@ -710,14 +864,13 @@ def tie_outs(db: str | Path, scope: Scope, f: Filters) -> list[dict]:
     inv = _where(scope, f, Cols.on("i", "invoice_date"))
     out: list[dict] = []
     with connect(db) as con:
-        _need(con, FCT_INVOICES, FCT_LINES, FCT_ROLL)
+        _need(con, FCT_INVOICES, SRV_LINE_TOTALS, FCT_ROLL)
         rels = _relations(con)
-        n, diff = con.execute(
-            f"select count(*), sum(abs(d)) from (select i.invoice_number, "
-            f"i.subtotal_amount - coalesce(sum(l.line_total), 0) as d from {FCT_INVOICES} i "
-            f"left join {FCT_LINES} l on l.invoice_number = i.invoice_number "
-            f"where not i.is_void{inv.and_sql} group by i.invoice_number, i.subtotal_amount) "
-            "where d <> 0", inv.params).fetchone()
+        lt = _where(scope, f, Cols.on("t", "invoice_date"))
+        n, diff = con.execute(  # per invoice: subtotal - Σ lines (pre-summed at build time)
+            f"select count(*), sum(abs(t.subtotal_minus_lines)) from {SRV_LINE_TOTALS} t "
+            "where not t.is_void and t.subtotal_minus_lines <> 0" + lt.and_sql,
+            lt.params).fetchone()
         out.append(_check("Invoice subtotal = Σ lines",
                           "every invoice of the period, LPM lines, to the cent", n, diff))
         n, diff = con.execute(
@@ -819,8 +972,7 @@ def load_health(db: str | Path, now: datetime | None = None) -> list[dict]:
 def test_results(db: str | Path) -> list[dict]:
     """The stored dbt tie-out tests: one row per test with its exception count."""
     with connect(db) as con:
-        names = sorted(t for (t,) in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'audit'").fetchall())
+        names = sorted(r.split(".", 1)[1] for r in _relations(con) if r.startswith("audit."))
         out = []
         for name in names:
             n = _scalar(con, f'select count(*) from audit."{name}"')
@@ -1260,41 +1412,38 @@ PAGE_DATASETS: dict[str, list[str]] = {
 
 # --------------------------------------------------------------------------- scored worklist
 # The collections worklist scored by payment likelihood (reports.collections: a model fitted on
-# the firm's own payment history). The model reads the published file read-only; the scored
-# list is kept per published file (path, size, mtime), so a publish is picked up at once, and
-# each caller's scope is applied to it here.
-_SCORED_WORKLIST_CACHE: dict[tuple, Any] = {}
+# the firm's own payment history) is computed when the warehouse is built
+# (marts.srv_collections_worklist, by the same code as `lexrecon collections`), so every call,
+# the first after a publish included, reads a table; the caller's scope is applied here.
+WORKLIST_ROWS = 500  # rows a page shows; the counts cover every row in scope
 
 
-def scored_collections_worklist(db: str | Path, scope: Scope, f: Filters) -> dict[str, Any]:
-    """{"as_of", "evaluation", "rows"}: the scored worklist; a partner scope gets only the
-    partner's own invoices (a partner scope without a timekeeper id gets none)."""
-    from reports.collections import CollectionsError, score_worklist
-
+def scored_collections_worklist(db: str | Path, scope: Scope, f: Filters,
+                                limit: int | None = WORKLIST_ROWS) -> dict[str, Any]:
+    """{"as_of", "evaluation", "auc", "rows", "count", "past_due"}: the scored worklist in the
+    caller's scope and filters (a partner: own invoices only; a partner scope without a
+    timekeeper id gets none), ranked within what they see; ``rows`` holds the first ``limit``
+    (None = all), ``count`` and ``past_due`` count every row."""
+    empty = {"as_of": None, "evaluation": "", "auc": None, "rows": [], "count": 0, "past_due": 0}
     if scope.is_partner and not scope.partner_id:
-        return {"as_of": None, "evaluation": "", "rows": []}
-    partner = scope.partner_id if scope.is_partner else f.partner
-    path = Path(db)
-    if not path.is_file():
-        raise WarehouseUnavailable(f"no published warehouse at {path}")
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _SCORED_WORKLIST_CACHE:
-        try:
-            worklist = score_worklist(path)
-        except CollectionsError as exc:
-            raise WarehouseUnavailable(str(exc)) from exc
-        _SCORED_WORKLIST_CACHE.clear()  # keep only the current file's results
-        _SCORED_WORKLIST_CACHE[key] = worklist
-    worklist = _SCORED_WORKLIST_CACHE[key]
-    rows = worklist.rows
-    for column, value in (("billing_partner_timekeeper_id", partner), ("office", f.office),
-                          ("client_code", f.client), ("matter_number", f.matter)):
-        if value:
-            rows = rows.filter(rows[column] == value)
-    rows = rows.drop("rank").with_row_index("rank", offset=1)  # rank within what they see
-    return {"as_of": worklist.as_of, "evaluation": worklist.evaluation.summary(),
-            "auc": worklist.evaluation.auc, "rows": rows.to_dicts()}
+        return empty
+    w = _where(scope, replace(f, period_from=None, period_to=None), Cols.on("w"))
+    lim = "" if limit is None else " limit ?"
+    with connect(db) as con:
+        _need(con, SRV_WORKLIST)
+        model = con.execute(f"select any_value(model_as_of), any_value(model_evaluation), "
+                            f"any_value(model_auc) from {SRV_WORKLIST}").fetchone()
+        count, past_due = con.execute(
+            f"select count(*), count(*) filter (where w.dunning_stage >= 1) from {SRV_WORKLIST} w"
+            + w.sql, w.params).fetchone()
+        rows = _rows(con, f"select * exclude (rank, model_as_of, model_evaluation, model_auc), "
+                          "row_number() over (order by w.rank) as rank "
+                          f"from {SRV_WORKLIST} w{w.sql} order by w.rank{lim}",
+                     [*w.params, *([] if limit is None else [max(0, int(limit))])])
+    if model is None or model[1] is None:
+        return empty
+    return {"as_of": _plain(model[0]), "evaluation": model[1], "auc": model[2], "rows": rows,
+            "count": int(count or 0), "past_due": int(past_due or 0)}
 
 
 # --------------------------------------------------------------------------- LEDES export, pre-bill
@@ -1303,47 +1452,47 @@ def ledes_export_invoices(db: str | Path, scope: Scope, f: Filters) -> list[str]
     page filters (period by invoice date, office, partner, client, matter)."""
     w = _where(scope, f, Cols.on("i", "invoice_date"))
     with connect(db) as con:
-        return [r["invoice_number"] for r in _rows(
-            con, "select i.invoice_number from marts.fct_invoices i where not i.is_void"
-            + w.and_sql + " order by i.invoice_number", w.params)]
+        return [r[0] for r in con.execute(
+            f"select i.invoice_number from {FCT_INVOICES} i where not i.is_void"
+            + w.and_sql + " order by i.invoice_number", w.params).fetchall()]
 
 
-_PREBILL_CACHE: dict[tuple, Any] = {}
+PREBILL_ROWS = 300  # rows a page shows per table; the counts cover every row in scope
 
 
-def prebill_exceptions(db: str | Path, scope: Scope, f: Filters) -> dict[str, Any]:
+def prebill_exceptions(db: str | Path, scope: Scope, f: Filters,
+                       limit: int | None = PREBILL_ROWS) -> dict[str, Any]:
     """Pre-bill exceptions (reports.prebill: OCG rules on unbilled time, UTBMS suggestions for
-    uncoded time), computed once per published file and rules folder, then restricted to the
-    caller's scope (a partner: own matters only) and the client / matter / office filters."""
-    from lexrecon.config import paths
-    from reports.prebill import PrebillError, load_rules_dir, ocg_exceptions, suggest_codes
+    uncoded time), computed when the warehouse is built (marts.srv_prebill_*, by the same code
+    as `lexrecon prebill`), restricted here to the caller's scope (a partner: own matters only)
+    and the client / matter / office / partner filters. ``ocg`` and ``uncoded`` hold the first
+    ``limit`` rows (None = all); the counts and the amount at risk cover every row."""
+    w = _where(scope, replace(f, period_from=None, period_to=None), Cols.on("x"))
+    lim = "" if limit is None else " limit ?"
+    lim_p = [] if limit is None else [max(0, int(limit))]
+    with connect(db) as con:
+        _need(con, SRV_PREBILL_OCG, SRV_PREBILL_CODES)
+        n_rules = _scalar(con, f"select any_value(rules_files) from {SRV_PREBILL_OCG}")
+        summary, pair_accuracy = con.execute(
+            f"select any_value(model_summary), any_value(model_pair_accuracy) "
+            f"from {SRV_PREBILL_CODES}").fetchone()
+        n_ocg, at_risk = con.execute(
+            f"select count(*), sum(try_cast(x.amount_at_risk as decimal(18, 2))) "
+            f"from {SRV_PREBILL_OCG} x" + w.sql, w.params).fetchone()
+        n_codes = _scalar(con, f"select count(*) from {SRV_PREBILL_CODES} x" + w.sql, w.params)
+        ocg = _rows(con, f"select * exclude (rules_files) from {SRV_PREBILL_OCG} x{w.sql} "
+                         "order by x.client_code, x.matter_number, x.entry_date, "
+                         f"x.time_entry_key, x.code{lim}", [*w.params, *lim_p])
+        codes = _rows(con, "select * exclude (model_summary, model_pair_accuracy, "
+                           f"model_held_out) from {SRV_PREBILL_CODES} x{w.sql} "
+                           f"order by x.time_entry_key{lim}", [*w.params, *lim_p])
+    if n_rules is None:  # no findings to carry the count: the rules folder the build reads
+        from lexrecon.config import paths
 
-    path = Path(db)
-    if not path.is_file():
-        raise WarehouseUnavailable(f"no published warehouse at {path}")
-    rules_dir = paths().firm / "ocg"
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, str(rules_dir))
-    if key not in _PREBILL_CACHE:
-        try:
-            rules = load_rules_dir(rules_dir) if rules_dir.is_dir() else []
-            found = ocg_exceptions(path, rules)
-            codes = suggest_codes(path)
-        except PrebillError as exc:
-            raise WarehouseUnavailable(str(exc)) from exc
-        _PREBILL_CACHE.clear()
-        _PREBILL_CACHE[key] = (found, codes, len(rules))
-    found, codes, n_rules = _PREBILL_CACHE[key]
-    with connect(db) as con:  # which matters the caller may see (scope + filters, bound)
-        w = _where(scope, f, Cols.on("m"), use_period=False)
-        visible = {r["matter_number"] for r in _rows(
-            con, "select m.matter_number, m.client_code, m.office, "
-                 "m.billing_partner_timekeeper_id from marts.dim_matters m" + w.sql, w.params)}
-
-    def keep(frame) -> list[dict]:
-        if frame.height == 0:
-            return []
-        return [r for r in frame.to_dicts() if r.get("matter_number") in visible]
-
-    return {"rules_files": n_rules, "ocg": keep(found), "uncoded": keep(codes.suggestions),
-            "accuracy": codes.summary(), "pair_accuracy": codes.pair_accuracy}
+        folder = paths().firm / "ocg"
+        n_rules = len(list(folder.glob("*.y*ml"))) if folder.is_dir() else 0
+    return {"rules_files": int(n_rules), "ocg": ocg, "uncoded": codes,
+            "ocg_count": int(n_ocg or 0), "at_risk": _plain(at_risk) or 0.0,
+            "uncoded_count": int(n_codes or 0),
+            "accuracy": summary or "no coded history to learn from",
+            "pair_accuracy": pair_accuracy}

@@ -4,9 +4,16 @@
 database, closes DuckDB, then moves it over the build path and keeps dbt's run results beside it
 (``<build_db>.run_results.json``) for the evidence pack. It never touches the serving file.
 
+A build with no selection is *incremental* when it can be (the daily run): when the previous
+build file is green, unchanged since it was built (sha256), made from the same raw file, dbt
+project, OCG rules, vars and versions (a fingerprint kept in ``<build_db>.state.json``), it
+starts from a copy of that file and runs only ``source:<src>.<table>+`` for every raw table whose
+newest ``_dlt_load_id`` changed (nothing at all when none did). Otherwise, or with
+``full_refresh``, it builds everything into an empty file. See docs/warehouse.md.
+
 ``publish`` refuses unless those run results are all green and belong to that very build file
-(sha256 recorded at build time), then copies the build next to the serving file and atomically
-``os.replace``s it: readers holding the old file keep it until they reconnect, and a failed
+(sha256 recorded at build time, checked on the bytes as they are copied), then copies the build
+next to the serving file and atomically ``os.replace``s it: readers holding the old file keep it until they reconnect, and a failed
 build never reaches them.
 """
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections import Counter
@@ -45,11 +53,19 @@ class BuildResult:
     statuses: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     error: str | None = None
+    # "full" (empty file, everything), "incremental" (previous file + changed raw tables'
+    # descendants), "up to date" (nothing changed: the previous green build stands),
+    # "selected" (the caller's --select on the previous file)
+    mode: str = "full"
+    select: list[str] = field(default_factory=list)
+    reason: str = ""
 
     def summary(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in sorted(self.statuses.items()))
         head = "green" if self.success else "FAILED"
-        return f"build {head} in {self.elapsed_seconds:.1f}s: {counts or 'no nodes run'}"
+        how = self.mode + (f": {self.reason}" if self.reason else "")
+        return (f"build {head} in {self.elapsed_seconds:.1f}s ({how}): "
+                f"{counts or 'no nodes run'}")
 
 
 def run_results_path(build_db: Path | str) -> Path:
@@ -64,12 +80,203 @@ def build_info_path(build_db: Path | str) -> Path:
     return build_db.with_name(build_db.name + ".build.json")
 
 
+def state_path(build_db: Path | str) -> Path:
+    """Where the incremental state of a build is kept: raw load marks and the fingerprint."""
+    build_db = Path(build_db)
+    return build_db.with_name(build_db.name + ".state.json")
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _copy_hashing(src: Path, dst: Path, chunk: int = 8 << 20) -> str:
+    """Copy ``src`` to ``dst`` and return the sha256 of what was read, in one pass."""
+    digest = hashlib.sha256()
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        while block := fin.read(chunk):
+            digest.update(block)
+            fout.write(block)
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------ incremental state
+# What a build's result depends on besides the raw tables: the dbt project, the Python the
+# OCG model imports (engine, rules parser, LEDES fields), the OCG rules files, dbt vars and
+# the versions of dbt and DuckDB. Any change of these forces a full build.
+_FINGERPRINT_DIRS = ("models", "macros", "seeds", "tests", "analyses", "snapshots")
+_FINGERPRINT_CODE = ("lexrecon/ocg", "lexrecon/ledes")
+
+
+def _rules_dir(extra_args: list[str] | None) -> Path:
+    """The OCG rules folder the build reads: the ``ocg_rules_dir`` var, else $LEXRECON_FIRM/ocg."""
+    from lexrecon.config import paths
+
+    args = list(extra_args or [])
+    if "--vars" in args and args.index("--vars") + 1 < len(args):
+        import yaml
+
+        try:
+            given = yaml.safe_load(args[args.index("--vars") + 1]) or {}
+        except yaml.YAMLError:
+            given = {}
+        if isinstance(given, dict) and given.get("ocg_rules_dir"):
+            return Path(str(given["ocg_rules_dir"]))
+    return paths().firm / "ocg"
+
+
+def fingerprint(raw_db: Path, extra_args: list[str] | None = None) -> str:
+    """sha256 over everything besides the raw tables that a build's result depends on."""
+    from importlib.metadata import version
+
+    from lexrecon.config import REPO_ROOT
+
+    digest = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        digest.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    add("raw_db", str(Path(raw_db).resolve()).encode())
+    add("args", json.dumps(list(extra_args or [])).encode())
+    for pkg in ("dbt-core", "dbt-duckdb", "duckdb", "polars"):
+        try:
+            add(pkg, version(pkg).encode())
+        except Exception:  # noqa: BLE001 - a missing package is part of the fingerprint too
+            add(pkg, b"?")
+    files = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for sub in _FINGERPRINT_DIRS:
+        folder = DBT_PROJECT_DIR / sub
+        if folder.is_dir():
+            files += sorted(p for p in folder.rglob("*") if p.is_file())
+    for sub in _FINGERPRINT_CODE:
+        files += sorted((REPO_ROOT / sub).rglob("*.py"))
+    rules = _rules_dir(extra_args)
+    add("rules_dir", str(rules.resolve()).encode())
+    if rules.is_dir():
+        files += sorted(p for p in rules.iterdir() if p.suffix in (".yml", ".yaml"))
+    for f in files:
+        add(str(f), f.read_bytes())
+    return digest.hexdigest()
+
+
+def raw_load_marks(raw_db: Path, tables: list[str] | None = None) -> dict[str, str | None]:
+    """'schema.table' -> newest ``_dlt_load_id`` of each raw table (None: no such column; a
+    table without one counts as changed on every build). ``tables``: only these."""
+    import duckdb
+
+    marks: dict[str, str | None] = {}
+    con = duckdb.connect(str(raw_db), read_only=True)
+    try:
+        cols: dict[str, set[str]] = {}
+        for sch, tab, col in con.execute(
+                "select schema_name, table_name, column_name from duckdb_columns() "
+                "where database_name = current_database() and not internal").fetchall():
+            cols.setdefault(f"{sch}.{tab}", set()).add(col)
+        wanted = cols if tables is None else {t: cols[t] for t in tables if t in cols}
+        for key, names in wanted.items():
+            if key.split(".", 1)[1].startswith("_dlt_"):
+                continue  # dlt's own bookkeeping tables: never dbt sources
+            if "_dlt_load_id" in names:
+                sch, tab = key.split(".", 1)
+                marks[key] = con.execute(
+                    f'select max(_dlt_load_id) from "{sch}"."{tab}"').fetchall()[0][0]
+            else:
+                marks[key] = None
+    finally:
+        con.close()
+    return marks
+
+
+def dbt_sources(manifest: Path) -> dict[str, str]:
+    """'raw schema.table' -> dbt selector ``source:<source>.<table>`` from dbt's manifest."""
+    doc = json.loads(manifest.read_text())
+    return {f"{s['schema']}.{s.get('identifier') or s['name']}":
+            f"source:{s['source_name']}.{s['name']}"
+            for s in doc.get("sources", {}).values()}
+
+
+def _work_dir(build_db: Path) -> Path:
+    return build_db.with_name(f".{build_db.name}.dbt")
+
+
+def manifest_path(build_db: Path | str) -> Path:
+    """dbt's manifest of the last build into ``build_db``."""
+    return _work_dir(Path(build_db).resolve()) / "target" / "manifest.json"
+
+
+def _previous_state(build_db: Path, raw_db: Path, finger: str) -> tuple[dict | None, str]:
+    """The previous build's state if an incremental build may start from it, else why not."""
+    state_file, info_file = state_path(build_db), build_info_path(build_db)
+    if not build_db.is_file():
+        return None, "no previous build"
+    if not state_file.is_file() or not info_file.is_file():
+        return None, "no incremental state beside the previous build"
+    try:
+        state = json.loads(state_file.read_text())
+        info = json.loads(info_file.read_text())
+    except ValueError:
+        return None, "unreadable state of the previous build"
+    if not info.get("success") or not state.get("success"):
+        return None, "the previous build was not green"
+    if state.get("sha256") != info.get("sha256"):
+        return None, "the state belongs to another build file"
+    if state.get("raw_db") != str(raw_db):
+        return None, "the previous build was made from another raw file"
+    if state.get("fingerprint") != finger:
+        return None, "dbt project, OCG rules, vars or versions changed since the previous build"
+    return state, ""
+
+
+def changed_raw_tables(raw_db: Path, state: dict) -> list[str]:
+    """Raw tables ('schema.table', dbt sources) changed since the state's marks."""
+    sources: dict[str, str] = state["sources"]
+    before: dict[str, str | None] = state["marks"]
+    now = raw_load_marks(raw_db, list(sources))
+    missing = object()
+    changed = {key for key in now if now[key] is None or before.get(key, missing) != now[key]}
+    changed |= {key for key in before if key not in now}  # a raw table that went away
+    return sorted(key for key in changed if key in sources)
+
+
+def changed_sources(raw_db: Path, state: dict) -> list[str]:
+    """dbt selectors ``source:x.y+`` of every raw table changed since the state's marks."""
+    return [f"{state['sources'][key]}+" for key in changed_raw_tables(raw_db, state)]
+
+
+_LOAD_ID = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+
+def delta_spec(manifest: Path, state: dict, changed: list[str]) -> dict:
+    """What the incremental marts need (macros/incremental_delta.sql): the previous build's
+    marks of the changed raw tables, and per model the changed raw tables upstream of it."""
+    doc = json.loads(manifest.read_text())
+    raw_of = {uid: f"{s['schema']}.{s.get('identifier') or s['name']}"
+              for uid, s in doc.get("sources", {}).items()}
+    parents: dict[str, list[str]] = doc.get("parent_map", {})
+    memo: dict[str, frozenset[str]] = {}
+
+    def upstream(uid: str) -> frozenset[str]:
+        if uid not in memo:
+            memo[uid] = frozenset()  # cycle guard (dbt graphs have none)
+            found: set[str] = set()
+            for parent in parents.get(uid, []):
+                found |= {raw_of[parent]} if parent in raw_of else upstream(parent)
+            memo[uid] = frozenset(found)
+        return memo[uid]
+
+    wanted = set(changed)
+    per_model = {}
+    for uid, node in doc.get("nodes", {}).items():
+        if node.get("resource_type") == "model":
+            per_model[node["name"]] = sorted(upstream(uid) & wanted)
+    # load ids go into SQL text: only ever digits and a dot (anything else: recompute all rows)
+    since = {key: mark for key in changed
+             if isinstance(mark := state["marks"].get(key), str) and _LOAD_ID.match(mark)}
+    return {"since": since, "changed_upstream": per_model}
 
 
 @contextmanager
@@ -122,13 +329,16 @@ def build(
     *,
     extra_args: list[str] | None = None,
     quiet: bool = True,
+    incremental: bool = True,
 ) -> BuildResult:
     """Run ``dbt build`` in-process from ``raw_db`` (attached read-only) into ``build_db``.
 
     The build writes a temporary file in the build directory and moves it over ``build_db``
     when dbt is done (green or not: a failed build stays inspectable, ``publish`` refuses it).
     With ``select`` and an existing build file (and not ``full_refresh``), the existing build is
-    the starting point, so the unselected models stay as they were.
+    the starting point, so the unselected models stay as they were. With no ``select``, the
+    build is incremental when the previous one allows it (module docstring; ``incremental=False``
+    or ``full_refresh`` always build everything from an empty file).
     """
     from dbt.cli.main import dbtRunner
 
@@ -143,22 +353,60 @@ def build(
     # Stable names, so dbt's partial parsing (in the work dir) survives between builds: the
     # profile renders the build path, and a changed profile forces a full re-parse.
     tmp_db = build_db.with_name(f".{build_db.name}.building")
-    work = build_db.with_name(f".{build_db.name}.dbt")
+    work = _work_dir(build_db)
     for stale in (tmp_db, tmp_db.with_name(tmp_db.name + ".wal")):
         stale.unlink(missing_ok=True)
-    if select and build_db.is_file() and not full_refresh:
-        shutil.copyfile(build_db, tmp_db)
+    started = time.perf_counter()
+
+    finger = fingerprint(raw_db, extra_args)
+    selection = [select] if isinstance(select, str) else list(select or [])
+    mode, reason = "full", ""
+    state = None
+    delta: dict = {}
+    if selection:
+        mode = "selected"
+    elif full_refresh:
+        reason = "full refresh asked for"
+    elif not incremental:
+        reason = "incremental build switched off"
+    else:
+        state, reason = _previous_state(build_db, raw_db, finger)
+        if state is not None and not manifest_path(build_db).is_file():
+            state, reason = None, "no dbt manifest of the previous build"
+        if state is not None:
+            mode = "incremental"
+            changed = changed_raw_tables(raw_db, state)
+            selection = [f"{state['sources'][key]}+" for key in changed]
+            delta = delta_spec(manifest_path(build_db), state, changed)
+            if not selection and sha256_file(build_db) != state["sha256"]:
+                state, mode = None, "full"
+                reason = "the previous build file changed after it was built"
+            elif not selection:
+                return BuildResult(
+                    success=True, build_db=build_db, run_results_path=run_results_path(build_db),
+                    run_results={}, elapsed_seconds=time.perf_counter() - started,
+                    mode="up to date", reason="no raw table changed since the previous build")
+    # The raw tables' marks as they are before dbt reads them (a load during the build makes
+    # the next build pick it up again rather than miss it).
+    marks_before = raw_load_marks(raw_db, list(state["sources"]) if state else None)
+    # This build replaces the previous one: its state no longer describes the build file.
+    state_path(build_db).unlink(missing_ok=True)
+    if selection and build_db.is_file() and not full_refresh:
+        copied = _copy_hashing(build_db, tmp_db)
+        if state is not None and copied != state["sha256"]:
+            tmp_db.unlink()
+            mode, reason, selection = "full", "the previous build file changed after it was built", []
+            delta = {}
 
     args = ["build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    if select:
-        args += ["--select", *([select] if isinstance(select, str) else select)]
+    if selection:
+        args += ["--select", *selection]
     if full_refresh:
         args.append("--full-refresh")
     if quiet:
         args.append("--quiet")
     args += list(extra_args or [])
 
-    started = time.perf_counter()
     results_file = work / "target" / "run_results.json"
     results_file.unlink(missing_ok=True)
     args += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
@@ -167,6 +415,8 @@ def build(
         "LEXRECON_BUILD_DB": str(tmp_db),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # incremental marts (macros/incremental_delta.sql); empty: every model recomputes all
+        "LEXRECON_DELTA": json.dumps(delta, sort_keys=True) if delta else "{}",
     }
     error = None
     with _environ(**env):
@@ -181,7 +431,17 @@ def build(
     elapsed = time.perf_counter() - started
 
     kept = run_results_path(build_db)
-    if results:
+    if results and mode == "incremental" and kept.is_file():
+        # The kept results cover the whole file: this run's results, and the previous build's
+        # for the nodes not run now (their inputs did not change, so neither did their result).
+        previous = json.loads(kept.read_text())
+        ran = {r.get("unique_id") for r in results.get("results", [])}
+        carried = [r for r in previous.get("results", []) if r.get("unique_id") not in ran]
+        merged = dict(results, results=results.get("results", []) + carried)
+        merged["lexrecon"] = {"mode": "incremental", "run_now": len(ran),
+                              "carried_over_from_previous_build": len(carried)}
+        kept.write_text(json.dumps(merged))
+    elif results:
         shutil.copyfile(results_file, kept)
     else:
         kept.unlink(missing_ok=True)
@@ -191,17 +451,29 @@ def build(
     if tmp_db.is_file():
         os.replace(tmp_db, build_db)
         tmp_db.with_name(tmp_db.name + ".wal").unlink(missing_ok=True)
+        digest = sha256_file(build_db)
         info = {
             "build_db": str(build_db),
             "raw_db": str(raw_db),
-            "sha256": sha256_file(build_db),
+            "sha256": digest,
             "success": success,
             "statuses": statuses,
             "elapsed_seconds": round(elapsed, 3),
             "select": select,
+            "mode": mode,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         build_info_path(build_db).write_text(json.dumps(info, indent=2))
+        manifest = manifest_path(build_db)
+        # A build of everything (full or incremental) is a base for the next incremental one;
+        # a caller's own --select may leave models behind raw, so it is not.
+        if success and mode in ("full", "incremental") and manifest.is_file():
+            sources = dbt_sources(manifest)
+            state_path(build_db).write_text(json.dumps({
+                "success": True, "sha256": digest, "raw_db": str(raw_db), "fingerprint": finger,
+                "sources": sources,
+                "marks": {k: marks_before.get(k) for k in sources if k in marks_before},
+            }, indent=1, sort_keys=True) + "\n")
     else:
         build_info_path(build_db).unlink(missing_ok=True)
     return BuildResult(
@@ -213,11 +485,23 @@ def build(
         statuses=statuses,
         failures=failures,
         error=error,
+        mode=mode,
+        select=selection,
+        reason=reason,
     )
 
 
-def check_publishable(build_db: Path | str) -> dict:
-    """Return the build info if ``build_db`` may be published, else raise PublishRefused."""
+def _changed_after_build(build_db: Path, info_file: Path) -> PublishRefused:
+    return PublishRefused(
+        f"{build_db} changed after it was built and tested (sha256 differs from {info_file.name}); "
+        "rebuild before publishing"
+    )
+
+
+def check_publishable(build_db: Path | str, *, verify_sha256: bool = True) -> dict:
+    """Return the build info if ``build_db`` may be published, else raise PublishRefused.
+    ``verify_sha256=False`` leaves the file's hash to the caller (``publish`` hashes the bytes
+    it copies, in the same pass)."""
     build_db = Path(build_db).resolve()
     if not build_db.is_file():
         raise PublishRefused(f"no build at {build_db}: run `lexrecon build` first")
@@ -242,11 +526,8 @@ def check_publishable(build_db: Path | str) -> dict:
     info = json.loads(info_file.read_text())
     if not info.get("success"):
         raise PublishRefused(f"build {build_db} did not succeed (see {info_file}); rebuild")
-    if sha256_file(build_db) != info.get("sha256"):
-        raise PublishRefused(
-            f"{build_db} changed after it was built and tested (sha256 differs from {info_file.name}); "
-            "rebuild before publishing"
-        )
+    if verify_sha256 and sha256_file(build_db) != info.get("sha256"):
+        raise _changed_after_build(build_db, info_file)
     return info
 
 
@@ -256,15 +537,16 @@ def publish(build_db: Path | str, serving_db: Path | str) -> Path:
     serving_db = Path(serving_db).resolve()
     if build_db == serving_db:
         raise PublishRefused("the build and serving paths are the same file: build elsewhere")
-    info = check_publishable(build_db)
+    info = check_publishable(build_db, verify_sha256=False)
     serving_db.parent.mkdir(parents=True, exist_ok=True)
     tmp = serving_db.with_name(f".{serving_db.name}.{os.getpid()}.publishing")
     try:
-        shutil.copyfile(build_db, tmp)
+        # one pass: the bytes copied are hashed as they are read, so what is published is
+        # exactly the file that was built and tested (else refused, serving untouched)
+        if _copy_hashing(build_db, tmp) != info["sha256"]:
+            raise _changed_after_build(build_db, build_info_path(build_db))
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        if sha256_file(tmp) != info["sha256"]:
-            raise PublishRefused(f"copy of {build_db} is corrupt (sha256 mismatch); try again")
         os.replace(tmp, serving_db)
     finally:
         tmp.unlink(missing_ok=True)

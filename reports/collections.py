@@ -20,6 +20,8 @@ dunning stage, the recommended next step and who it escalates to.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -363,13 +365,30 @@ class Worklist:
     evaluation: Evaluation
 
 
-def score_worklist(serving_db: str | Path, partner: str | None = None) -> Worklist:
-    """The worklist scored, explained and ranked (most likely to need chasing first)."""
-    serving_db = Path(serving_db)
-    if not serving_db.is_file():
-        raise CollectionsError(f"no published warehouse at {serving_db}")
-    con = duckdb.connect(str(serving_db), read_only=True)
+Source = str | Path | duckdb.DuckDBPyConnection  # or dbt-duckdb's cursor wrapper
+
+
+@contextmanager
+def warehouse(source: Source) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the marts: the published file read-only (opened and closed here), or a
+    connection the caller holds (the dbt build's session, which runs this same code to store
+    the scored worklist in ``marts.srv_collections_worklist``)."""
+    if not isinstance(source, (str, Path)):  # a connection (or dbt-duckdb's wrapper of one)
+        yield source
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise CollectionsError(f"no published warehouse at {path}")
+    con = duckdb.connect(str(path), read_only=True)
     try:
+        yield con
+    finally:
+        con.close()
+
+
+def score_worklist(serving_db: Source, partner: str | None = None) -> Worklist:
+    """The worklist scored, explained and ranked (most likely to need chasing first)."""
+    with warehouse(serving_db) as con:
         as_of = data_as_of(con)
         hist = history(con, as_of)
         evaluation = evaluate(hist)
@@ -380,15 +399,9 @@ def score_worklist(serving_db: str | Path, partner: str | None = None) -> Workli
         where = "" if partner is None else " where billing_partner_timekeeper_id = ?"
         work = _frame(con, "select * from marts.fct_collections_worklist" + where,
                       [] if partner is None else [partner])
-    finally:
-        con.close()
-    if work.height == 0:
-        return Worklist(as_of, work, evaluation)
-    con = duckdb.connect(str(serving_db), read_only=True)
-    try:
+        if work.height == 0:
+            return Worklist(as_of, work, evaluation)
         feats = features(con, work.drop("ebilling_platform", strict=False))
-    finally:
-        con.close()
     x = matrix(feats)
     score = model.predict(x)
     contrib = model.contributions(x)

@@ -18,7 +18,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -45,11 +47,25 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = 
     return pl.from_arrow(con.sql(sql, params=params or []).to_arrow_table())  # type: ignore[return-value]
 
 
-def _connect(serving_db: str | Path) -> duckdb.DuckDBPyConnection:
-    serving_db = Path(serving_db)
-    if not serving_db.is_file():
-        raise PrebillError(f"no published warehouse at {serving_db}")
-    return duckdb.connect(str(serving_db), read_only=True)
+Source = str | Path | duckdb.DuckDBPyConnection  # or dbt-duckdb's cursor wrapper
+
+
+@contextmanager
+def warehouse(source: Source) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the marts: the published file read-only (opened and closed here), or a
+    connection the caller holds (the dbt build's session, which runs this same code to store
+    the results in ``marts.srv_prebill_ocg_exceptions`` / ``srv_prebill_code_suggestions``)."""
+    if not isinstance(source, (str, Path)):  # a connection (or dbt-duckdb's wrapper of one)
+        yield source
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise PrebillError(f"no published warehouse at {path}")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 UNBILLED_SQL = """
@@ -109,15 +125,12 @@ def load_rules_dir(rules_dir: str | Path) -> list[Rules]:
         raise PrebillError(str(exc)) from exc
 
 
-def ocg_exceptions(serving_db: str | Path, rules: Sequence[Rules],
+def ocg_exceptions(serving_db: Source, rules: Sequence[Rules],
                    bill_date: date | None = None) -> pl.DataFrame:
     """One row per (unbilled time entry, rule broken), with the entry's details."""
-    con = _connect(serving_db)
-    try:
+    with warehouse(serving_db) as con:
         bill_date = bill_date or default_bill_date(con)
         entries = _frame(con, UNBILLED_SQL)
-    finally:
-        con.close()
     lines = unbilled_as_ledes(entries, bill_date)
     findings = evaluate(lines, rules)
     if findings.height == 0:
@@ -150,37 +163,105 @@ class NaiveBayes:
 
     @classmethod
     def fit(cls, docs: list[list[str]], labels: list[str]) -> NaiveBayes:
+        vocab: dict[str, int] = {}
+        ids, lens = encode(docs, vocab)
         classes = sorted(set(labels))
         ci = {c: i for i, c in enumerate(classes)}
-        vocab: dict[str, int] = {}
-        for doc in docs:
-            for t in doc:
-                vocab.setdefault(t, len(vocab))
-        counts = np.zeros((len(classes), len(vocab) + 1))
-        prior = np.zeros(len(classes))
-        for doc, lab in zip(docs, labels, strict=True):
-            row = ci[lab]
-            prior[row] += 1
-            idx = np.fromiter((vocab[t] for t in doc), dtype=np.int64, count=len(doc))
-            np.add.at(counts[row], idx, 1)
-        smoothed = counts + ALPHA
+        lab = np.fromiter((ci[y] for y in labels), dtype=np.int64, count=len(labels))
+        if len(lab) != len(docs):
+            raise ValueError("one label per document")
+        counts, prior = class_counts(ids, lens, lab, len(classes), len(vocab))
+        return cls.from_counts(classes, vocab, counts, prior)
+
+    @classmethod
+    def from_counts(cls, classes: list[str], vocab: dict[str, int], counts: np.ndarray,
+                    prior: np.ndarray) -> NaiveBayes:
+        """From token counts per class (classes x vocab) and documents per class."""
+        smoothed = np.column_stack([counts, np.zeros(len(classes))]) + ALPHA
         log_like = np.log(smoothed / smoothed.sum(axis=1, keepdims=True))
         return cls(classes, vocab, np.log(prior / prior.sum()), log_like)
 
-    def predict(self, docs: list[list[str]]) -> tuple[list[str], np.ndarray, list[str]]:
+    def predict(self, docs: list[list[str]], batch: int = 4096
+                ) -> tuple[list[str], np.ndarray, list[str]]:
         """(best class, its posterior probability, second-best class) per document."""
         unseen = len(self.vocab)
-        best, conf, second = [], np.zeros(len(docs)), []
-        for i, doc in enumerate(docs):
-            idx = [self.vocab.get(t, unseen) for t in doc]
-            idx = [j for j in idx if j != unseen] or [unseen]
-            scores = self.log_prior + self.log_like[:, idx].sum(axis=1)
-            order = np.argsort(-scores)
-            p = np.exp(scores - scores[order[0]])
-            conf[i] = 1.0 / p.sum()
-            best.append(self.classes[order[0]])
-            second.append(self.classes[order[1]] if len(order) > 1 else "")
+        ids = [self.vocab.get(t, unseen) for doc in docs for t in doc]
+        lens = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+        return self.predict_ids(np.asarray(ids, dtype=np.int64), lens, batch)
+
+    def predict_ids(self, flat: np.ndarray, lens: np.ndarray, batch: int = 4096
+                    ) -> tuple[list[str], np.ndarray, list[str]]:
+        """``predict`` for documents given as token ids (``len(vocab)`` = not in the
+        vocabulary), flat, with each document's length. Tokens not in the vocabulary are
+        ignored (a document of unseen tokens only scores the unseen column); documents are
+        scored in batches as one gather + segment sum."""
+        unseen = len(self.vocab)
+        n = len(lens)
+        doc_of = np.repeat(np.arange(n, dtype=np.int64), lens)
+        seen = flat != unseen
+        kept = np.bincount(doc_of[seen], minlength=n)
+        empty = np.flatnonzero(kept == 0)
+        doc_of = np.concatenate([doc_of[seen], empty])
+        order_tok = np.argsort(doc_of, kind="stable")
+        flat = np.concatenate([flat[seen], np.full(len(empty), unseen, dtype=np.int64)]
+                              )[order_tok]
+        lens = np.maximum(kept, 1)
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+        best: list[str] = []
+        second: list[str] = []
+        conf = np.zeros(n)
+        for b0 in range(0, n, batch):
+            b1 = min(b0 + batch, n)
+            lo, hi = starts[b0], starts[b1 - 1] + lens[b1 - 1]
+            scores = np.add.reduceat(self.log_like[:, flat[lo:hi]], starts[b0:b1] - lo,
+                                     axis=1).T + self.log_prior
+            order = np.argsort(-scores, axis=1, kind="stable")
+            top = scores[np.arange(b1 - b0), order[:, 0]]
+            conf[b0:b1] = 1.0 / np.exp(scores - top[:, None]).sum(axis=1)
+            best.extend(self.classes[k] for k in order[:, 0])
+            if len(self.classes) > 1:
+                second.extend(self.classes[k] for k in order[:, 1])
+            else:
+                second.extend("" for _ in range(b1 - b0))
         return best, conf, second
+
+
+def encode_rows(rows: Iterator[tuple], vocab: dict[str, int], grow: bool = True
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids (flat) and lengths of the documents of (narrative, practice area,
+    classification) rows, without keeping their tokens. ``grow``: new tokens join ``vocab``
+    in order of first appearance; otherwise they get the id ``len(vocab)`` (not in it)."""
+    ids = array("q")
+    lens = array("q")
+    unseen = len(vocab)
+    for narrative, area, classification in rows:
+        toks = tokens(narrative, area, classification)
+        if grow:
+            ids.extend([vocab.setdefault(t, len(vocab)) for t in toks])
+        else:
+            ids.extend([vocab.get(t, unseen) for t in toks])
+        lens.append(len(toks))
+    return (np.frombuffer(ids, dtype=np.int64) if ids else np.zeros(0, dtype=np.int64),
+            np.frombuffer(lens, dtype=np.int64) if lens else np.zeros(0, dtype=np.int64))
+
+
+def encode(docs: list[list[str]], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids of every document, flat, and each document's length; new tokens are added to
+    ``vocab`` in order of first appearance."""
+    ids: list[int] = []
+    for doc in docs:
+        ids.extend([vocab.setdefault(t, len(vocab)) for t in doc])
+    lens = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+    return np.asarray(ids, dtype=np.int64), lens
+
+
+def class_counts(ids: np.ndarray, lens: np.ndarray, lab: np.ndarray, n_classes: int,
+                 n_tokens: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token counts per class (classes x tokens) and documents per class, in one pass."""
+    cells = np.repeat(lab * n_tokens, lens) + ids
+    counts = np.bincount(cells, minlength=n_classes * n_tokens).reshape(
+        n_classes, n_tokens).astype(np.float64)
+    return counts, np.bincount(lab, minlength=n_classes).astype(np.float64)
 
 
 @dataclass
@@ -217,51 +298,64 @@ def _held_out(key: str) -> bool:
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100 < HELD_OUT_SHARE
 
 
-def suggest_codes(serving_db: str | Path) -> CodeSuggestions:
-    con = _connect(serving_db)
-    try:
+def suggest_codes(serving_db: Source) -> CodeSuggestions:
+    with warehouse(serving_db) as con:
         entries = _frame(con, CODED_SQL)
-    finally:
-        con.close()
     coded = entries.filter(pl.col("task_code").is_not_null() & pl.col("activity_code").is_not_null())
     uncoded = entries.filter((pl.col("task_code").is_null() | pl.col("activity_code").is_null())
                              & pl.col("is_billable").fill_null(False)
                              & (pl.col("status") == "unbilled"))
     if coded.height == 0:
         return CodeSuggestions(pl.DataFrame(), 0, 0, None, None, None, None)
-    docs = [tokens(n, a, c) for n, a, c in coded.select("narrative", "practice_area",
-                                                         "classification").iter_rows()]
+    # Tokens are counted once, as ids (no token lists kept): the final model learns from every
+    # coded entry, the evaluated model from the entries not held out (the same as fitting on
+    # those alone: only the tokens and classes they contain).
+    vocab: dict[str, int] = {}
+    ids, lens = encode_rows(coded.select("narrative", "practice_area", "classification")
+                            .iter_rows(), vocab)
     pairs = [f"{t}|{a}" for t, a in coded.select("task_code", "activity_code").iter_rows()]
-    test = [_held_out(k) for k in coded["time_entry_key"]]
-    train_docs = [d for d, h in zip(docs, test, strict=True) if not h]
-    train_y = [p for p, h in zip(pairs, test, strict=True) if not h]
-    test_docs = [d for d, h in zip(docs, test, strict=True) if h]
-    test_y = [p for p, h in zip(pairs, test, strict=True) if h]
+    held = np.fromiter((_held_out(k) for k in coded["time_entry_key"]), dtype=bool,
+                       count=coded.height)
+    classes = sorted(set(pairs))
+    ci = {c: i for i, c in enumerate(classes)}
+    lab = np.fromiter((ci[y] for y in pairs), dtype=np.int64, count=len(pairs))
+    counts, prior = class_counts(ids, lens, lab, len(classes), len(vocab))
+    final = NaiveBayes.from_counts(classes, vocab, counts, prior)
+    n_train, n_test = int((~held).sum()), int(held.sum())
     task_acc = act_acc = pair_acc = major = None
-    if train_docs and test_docs:
-        model = NaiveBayes.fit(train_docs, train_y)
-        got, _, _ = model.predict(test_docs)
+    if n_train and n_test:
+        on_held = np.repeat(held, lens)
+        tr_counts, tr_prior = class_counts(ids[~on_held], lens[~held], lab[~held],
+                                           len(classes), len(vocab))
+        keep_c = np.flatnonzero(tr_prior > 0)
+        keep_t = np.flatnonzero(tr_counts.sum(axis=0) > 0)
+        words = list(vocab)
+        model = NaiveBayes.from_counts(
+            [classes[i] for i in keep_c], {words[j]: k for k, j in enumerate(keep_t)},
+            tr_counts[np.ix_(keep_c, keep_t)], tr_prior[keep_c])
+        to_train = np.full(len(vocab), len(keep_t), dtype=np.int64)  # not seen in training
+        to_train[keep_t] = np.arange(len(keep_t))
+        got, _, _ = model.predict_ids(to_train[ids[on_held]], lens[held])
+        test_y = [pairs[i] for i in np.flatnonzero(held)]
         n = len(test_y)
         pair_acc = sum(g == y for g, y in zip(got, test_y, strict=True)) / n
         task_acc = sum(g.split("|")[0] == y.split("|")[0]
                        for g, y in zip(got, test_y, strict=True)) / n
         act_acc = sum(g.split("|")[1] == y.split("|")[1]
                       for g, y in zip(got, test_y, strict=True)) / n
-        common = max(set(train_y), key=train_y.count)
+        common = classes[int(np.argmax(tr_prior))]
         major = sum(y == common for y in test_y) / n
-    final = NaiveBayes.fit(docs, pairs)
     rows = uncoded.select("time_entry_key", "status", "client_code", "matter_number",
                           "timekeeper_id", "entry_date", "hours_worked", "narrative",
                           "task_code", "activity_code", "practice_area", "classification")
     if rows.height:
-        best, conf, second = final.predict(
-            [tokens(n, a, c) for n, a, c in rows.select("narrative", "practice_area",
-                                                         "classification").iter_rows()])
+        best, conf, second = final.predict_ids(*encode_rows(
+            rows.select("narrative", "practice_area", "classification").iter_rows(),
+            final.vocab, grow=False))
         rows = rows.with_columns(
             suggested_task_code=pl.Series([b.split("|")[0] for b in best]),
             suggested_activity_code=pl.Series([b.split("|")[1] for b in best]),
             confidence=pl.Series(np.round(conf, 3)),
             alternative=pl.Series([s.replace("|", " ") for s in second]),
         ).drop("practice_area", "classification")
-    return CodeSuggestions(rows, len(test_docs), len(train_docs), task_acc, act_acc, pair_acc,
-                           major)
+    return CodeSuggestions(rows, n_test, n_train, task_acc, act_acc, pair_acc, major)

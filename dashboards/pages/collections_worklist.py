@@ -20,7 +20,7 @@ COLUMNS = (("rank", "#"), ("invoice_number", "Invoice"), ("client_name", "Client
            ("payment_likelihood", "P(paid in 30 d)"), ("stage_label", "Stage"),
            ("reasons_lower", "Why (lowers the score)"), ("next_step", "Next step"),
            ("escalate_to", "Escalate to"))
-MAX_ROWS = 500
+MAX_ROWS = queries.WORKLIST_ROWS
 
 
 def layout(**_query) -> html.Div:
@@ -61,14 +61,13 @@ def register_callbacks(app: dash.Dash) -> None:
         scope = auth.page_scope(PAGE)  # 401/403 on the server, for every call
         f = c.filters(*values)
         try:
-            data = queries.scored_collections_worklist(c.serving_db(), scope, f)
+            data = queries.scored_collections_worklist(c.serving_db(), scope, f, limit=MAX_ROWS)
         except queries.WarehouseUnavailable as exc:
             return c.unavailable(str(exc)), ""
         rows = data["rows"]
-        due = [r for r in rows if (r.get("dunning_stage") or 0) >= 1]
         summary = [
             c.kpi("As of", str(data["as_of"] or "–")),
-            c.kpi("Open invoices", f"{len(rows):,}", f"{len(due):,} past due"),
+            c.kpi("Open invoices", f"{data['count']:,}", f"{data['past_due']:,} past due"),
             c.kpi("Held-out AUC", "–" if data.get("auc") is None else f"{data['auc']:.2f}",
                   data["evaluation"], id_="cw-auc"),
         ]

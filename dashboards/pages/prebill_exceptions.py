@@ -13,7 +13,7 @@ from dashboards import auth, queries
 from dashboards import components as c
 
 PAGE = "prebill_exceptions"  # roles: auth.PAGE_ACCESS
-MAX_ROWS = 300
+MAX_ROWS = queries.PREBILL_ROWS
 OCG_COLUMNS = (("code", "Rule"), ("time_entry_key", "Entry"), ("client_code", "Client"),
                ("matter_number", "Matter"), ("timekeeper_id", "Timekeeper"),
                ("entry_date", "Date"), ("amount_at_risk", "At risk"), ("message", "Why"))
@@ -62,14 +62,13 @@ def register_callbacks(app: dash.Dash) -> None:
         scope = auth.page_scope(PAGE)  # 401/403 on the server, for every call
         f = c.filters(*values)
         try:
-            data = queries.prebill_exceptions(c.serving_db(), scope, f)
+            data = queries.prebill_exceptions(c.serving_db(), scope, f, limit=MAX_ROWS)
         except queries.WarehouseUnavailable as exc:
             return c.unavailable(str(exc)), "", ""
-        at_risk = sum(float(r["amount_at_risk"] or 0) for r in data["ocg"])
         summary = [
-            c.kpi("Rule findings", f"{len(data['ocg']):,}", f"{data['rules_files']} rules files"),
-            c.kpi("At risk", c.money(at_risk)),
-            c.kpi("Uncoded entries", f"{len(data['uncoded']):,}"),
+            c.kpi("Rule findings", f"{data['ocg_count']:,}", f"{data['rules_files']} rules files"),
+            c.kpi("At risk", c.money(data["at_risk"])),
+            c.kpi("Uncoded entries", f"{data['uncoded_count']:,}"),
             c.kpi("Suggestion accuracy", "–" if data["pair_accuracy"] is None
                   else f"{data['pair_accuracy']:.1%}", data["accuracy"], id_="pb-accuracy"),
         ]

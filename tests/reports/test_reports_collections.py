@@ -103,3 +103,32 @@ def test_cli_writes_worklist_model_and_letters(serving_db, tmp_path, capsys):
     assert model["auc"] is not None and model["test_rows"] > 0
     assert (tmp_path / "worklist.csv").is_file() and (tmp_path / "letters" / "index.csv").is_file()
     assert Path(tmp_path / "letters").is_dir()
+
+
+def test_build_time_worklist_equals_the_cli_scoring_and_the_page(serving_db):
+    """marts.srv_collections_worklist (scored by the dbt build with score_worklist) holds what
+    `lexrecon collections` computes on the published file, and the page reads it."""
+    from dashboards.queries import Filters, Scope, scored_collections_worklist
+
+    live = score_worklist(serving_db)
+    con = duckdb.connect(str(serving_db), read_only=True)
+    try:
+        stored = con.execute(
+            "select rank, invoice_number, payment_likelihood, next_step, reasons_lower, "
+            "model_auc, model_evaluation from marts.srv_collections_worklist order by rank"
+        ).fetchall()
+    finally:
+        con.close()
+    assert stored, "the build stored no scored worklist"
+    assert [(r[0], r[1], r[2], r[3], r[4] or "") for r in stored] == [
+        (r["rank"], r["invoice_number"], r["payment_likelihood"], r["next_step"],
+         r["reasons_lower"] or "")
+        for r in live.rows.iter_rows(named=True)]
+    assert {r[6] for r in stored} == {live.evaluation.summary()}
+    page = scored_collections_worklist(serving_db, Scope("finance"), Filters(), limit=None)
+    assert [r["invoice_number"] for r in page["rows"]] == live.rows["invoice_number"].to_list()
+    assert page["count"] == live.rows.height and page["evaluation"] == live.evaluation.summary()
+    top = scored_collections_worklist(serving_db, Scope("finance"), Filters(), limit=3)
+    assert [r["invoice_number"] for r in top["rows"]] == live.rows["invoice_number"].to_list()[:3]
+    assert top["count"] == live.rows.height
+    assert top["past_due"] == live.rows.filter(live.rows["dunning_stage"] >= 1).height

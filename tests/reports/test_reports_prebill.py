@@ -103,3 +103,40 @@ def test_cli_writes_the_report(serving_db, tiny, tmp_path, capsys):
     assert model["pair_accuracy"] > 0.9
     assert main(["prebill", "--serving-db", str(serving_db), "--rules-dir",
                  str(tmp_path / "nowhere")]) == 2
+
+
+def test_build_time_results_equal_the_cli_and_the_page(serving_db, tiny):
+    """marts.srv_prebill_* (computed by the dbt build with the same functions) hold what
+    `lexrecon prebill` computes on the published file, and the page reads them."""
+    from dashboards.queries import Filters, Scope, prebill_exceptions
+
+    rules = load_rules_dir(Path(tiny.firm) / "ocg")
+    found = ocg_exceptions(serving_db, rules)
+    codes = suggest_codes(serving_db)
+    page = prebill_exceptions(serving_db, Scope("finance"), Filters(), limit=None)
+    assert rules and page["ocg_count"] == found.height
+    assert [(r["time_entry_key"], r["code"]) for r in page["ocg"]] == \
+        [(r["time_entry_key"], r["code"]) for r in found.iter_rows(named=True)]
+    assert codes.suggestions.height > 0
+    assert page["uncoded_count"] == codes.suggestions.height
+    got = {r["time_entry_key"]: (r["suggested_task_code"], r["suggested_activity_code"])
+           for r in page["uncoded"]}
+    assert got == {r["time_entry_key"]: (r["suggested_task_code"], r["suggested_activity_code"])
+                   for r in codes.suggestions.iter_rows(named=True)}
+    assert page["accuracy"] == codes.summary() and page["pair_accuracy"] == codes.pair_accuracy
+    # a partner gets only their own matters' rows
+    con = duckdb.connect(str(serving_db), read_only=True)
+    try:
+        own = dict(con.execute("select matter_number, billing_partner_timekeeper_id "
+                               "from marts.dim_matters").fetchall())
+    finally:
+        con.close()
+    partner = own[codes.suggestions["matter_number"][0]]
+    mine = prebill_exceptions(serving_db, Scope("partner", partner), Filters(), limit=None)
+    expected = [r["time_entry_key"] for r in codes.suggestions.iter_rows(named=True)
+                if own.get(r["matter_number"]) == partner]
+    assert expected and sorted(r["time_entry_key"] for r in mine["uncoded"]) == sorted(expected)
+    assert mine["uncoded_count"] == len(expected) < page["uncoded_count"]
+    assert {r["billing_partner_timekeeper_id"] for r in mine["uncoded"]} == {partner}
+    none = prebill_exceptions(serving_db, Scope("partner", None), Filters(), limit=None)
+    assert none["ocg"] == [] and none["uncoded"] == [] and none["uncoded_count"] == 0

@@ -1,5 +1,19 @@
 -- grain: one row per LPM invoice line (invoice_line_key = '<system>:<source line id>');
 -- (invoice_number, line_number) is unique too
+-- Incremental (macros/incremental_delta.sql): when only time entries changed upstream, only the
+-- lines of new and changed entries are recomputed; otherwise every row is.
+{%- set allowed = ['raw_clio.activities', 'raw_actionstep.timeentries'] %}
+-- depends_on: {{ ref('stg_clio__activities') }}
+-- depends_on: {{ ref('stg_actionstep__time_entries') }}
+{%- set since = delta_since(allowed) %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ line_delta_delete(" ~ allowed ~ ") }}"
+    )
+}}
 with
 
 clio_line_items as (
@@ -123,6 +137,9 @@ final as (
     from unioned as u
     left join time_entries as te on te.time_entry_key = u.time_entry_key
     left join expenses as ex on ex.expense_key = u.expense_key
+    {%- if since is not none %}
+    where {{ line_delta_filter(since, 'u.') }}
+    {%- endif %}
 
 )
 

@@ -1,4 +1,7 @@
 -- grain: one row per time entry (time_entry_key = '<system>:<source id>') from both LPMs
+-- A view over the staged entries (4M rows with narratives at scale large): every reader takes
+-- only the columns it needs; int_time_entries_valued and fct_time_entries hold the rows.
+{{ config(materialized='view') }}
 with
 
 clio_activities as (

@@ -1,10 +1,27 @@
 -- grain: one row per time entry (time_entry_key), valued at the timekeeper's standard rate in
 -- force on the entry date, with what was billed for it and the billing realization
+-- Incremental (macros/incremental_delta.sql): when only time entries changed upstream, only the
+-- new and changed entries are recomputed; otherwise every row is.
+{%- set allowed = ['raw_clio.activities', 'raw_actionstep.timeentries'] %}
+-- depends_on: {{ ref('stg_clio__activities') }}
+-- depends_on: {{ ref('stg_actionstep__time_entries') }}
+{%- set since = delta_since(allowed) %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ time_entry_delta_delete(" ~ allowed ~ ") }}"
+    )
+}}
 with
 
 time_entries as (
 
     select * from {{ ref('int_time_entries_unioned') }}
+    {%- if since is not none %}
+    where time_entry_key in ({{ time_entry_delta_keys(since) }})
+    {%- endif %}
 
 ),
 
@@ -30,6 +47,9 @@ billed as (
         sum(line_total) as billed_amount
     from invoice_lines
     where time_entry_key is not null
+    {%- if since is not none %}
+      and time_entry_key in ({{ time_entry_delta_keys(since) }})
+    {%- endif %}
     group by time_entry_key
 
 ),

@@ -1,9 +1,25 @@
 -- grain: one row per LPM invoice line (invoice_line_key); (invoice_number, line_number) unique
+-- Incremental like int_invoice_lines_unioned (macros/incremental_delta.sql).
+{%- set allowed = ['raw_clio.activities', 'raw_actionstep.timeentries'] %}
+-- depends_on: {{ ref('stg_clio__activities') }}
+-- depends_on: {{ ref('stg_actionstep__time_entries') }}
+{%- set since = delta_since(allowed) %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ line_delta_delete(" ~ allowed ~ ") }}"
+    )
+}}
 with
 
 lines as (
 
     select * from {{ ref('int_invoice_lines_unioned') }}
+    {%- if since is not none %}
+    where {{ line_delta_filter(since) }}
+    {%- endif %}
 
 ),
 

@@ -1,9 +1,25 @@
 -- grain: one row per time entry (time_entry_key = '<system>:<source id>') from both LPMs
+-- Incremental like int_time_entries_valued (macros/incremental_delta.sql).
+{%- set allowed = ['raw_clio.activities', 'raw_actionstep.timeentries'] %}
+-- depends_on: {{ ref('stg_clio__activities') }}
+-- depends_on: {{ ref('stg_actionstep__time_entries') }}
+{%- set since = delta_since(allowed) %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ time_entry_delta_delete(" ~ allowed ~ ") }}"
+    )
+}}
 with
 
 time_entries as (
 
     select * from {{ ref('int_time_entries_valued') }}
+    {%- if since is not none %}
+    where time_entry_key in ({{ time_entry_delta_keys(since) }})
+    {%- endif %}
 
 ),
 

@@ -79,7 +79,8 @@ final as (
     left join reasons as r on r.reason_code = w.reason_code
     left join fx
         on fx.currency = upper(coalesce(w.currency, c.currency))
-        and fx.month = strftime(coalesce(i.invoice_date, w.write_off_date), '%Y-%m')
+        -- the month the value was lost: the write-off's own month-end rate (not the invoice's)
+        and fx.month = strftime(coalesce(w.write_off_date, i.invoice_date), '%Y-%m')
 
 )
 

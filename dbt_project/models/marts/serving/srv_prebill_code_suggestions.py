@@ -1,0 +1,39 @@
+"""Uncoded unbilled time with a suggested UTBMS task and activity code, at build time.
+
+grain: one row per unbilled billable time entry lacking a task or activity code, as
+``lexrecon prebill`` suggests them: the same code (reports.prebill.suggest_codes, a naive Bayes
+learned from the firm's coded entries) run on the build's own connection. The held-out accuracy
+of the suggestions is the same on every row (model_* columns).
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from reports.prebill import suggest_codes
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    # the relations the report code reads: dbt runs this model after them
+    dbt.ref("fct_time_entries")
+    dbt.ref("dim_matters")
+    dbt.ref("dim_timekeepers")
+    codes = suggest_codes(session)
+    rows = codes.suggestions
+    if rows.width == 0:  # no coded history: nothing to suggest
+        rows = pl.DataFrame(schema={"time_entry_key": pl.Utf8, "matter_number": pl.Utf8})
+    rows = rows.with_columns(
+        model_summary=pl.lit(codes.summary(), dtype=pl.Utf8),
+        model_pair_accuracy=pl.lit(codes.pair_accuracy, dtype=pl.Float64),
+        model_held_out=pl.lit(codes.held_out, dtype=pl.Int64),
+    )
+    return with_scope_columns(session, rows)
+
+
+def with_scope_columns(session, rows: pl.DataFrame) -> pl.DataFrame:
+    """The matter's billing partner and office on every row (the dashboard's scope columns)."""
+    matters = pl.from_arrow(session.sql(
+        "select matter_number, billing_partner_timekeeper_id, office from marts.dim_matters"
+    ).to_arrow_table())
+    keep = [c for c in rows.columns if c not in ("billing_partner_timekeeper_id", "office")]
+    return rows.select(keep).join(matters, on="matter_number", how="left")

@@ -1,0 +1,173 @@
+"""`lexrecon build` is incremental when it can be, and an incremental build equals a full rebuild.
+
+The tiny firm's raw file is copied, built in full, then changed the way a daily run changes it:
+one more business day of time entries, plus an edit of an already *billed* Clio time entry (new
+narrative and task code: the invoice line that bills it must follow), loaded by the real dlt
+sources. The next build starts from the previous file (mode ``incremental``), the time-entry and
+invoice-line models take only the changed rows, and every table and view equals a full rebuild
+from the same raw file.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from lexrecon.warehouse import (
+    build,
+    fingerprint,
+    publish,
+    run_results_path,
+    state_path,
+)
+
+
+def _objects(con: duckdb.DuckDBPyConnection, db: str) -> set[tuple[str, str]]:
+    return {(s, t) for s, t in con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_catalog = ? and table_schema in ('staging', 'intermediate', 'marts', "
+        "'reference')", [db]).fetchall()}
+
+
+def _edit_a_billed_entry(firm: Path) -> int:
+    """Give one billed Clio time entry a new narrative and task code, updated after every
+    other record (the source's updated_since cursor fetches it again); returns its id."""
+    path = firm / "clio" / "activities.parquet"
+    acts = pl.read_parquet(path)
+    billed = acts.filter((pl.col("type") == "TimeEntry") & pl.col("bill__id").is_not_null()
+                         & pl.col("utbms_task__code").is_not_null()).sort("id")
+    target = billed.row(0, named=True)
+    other = (billed.filter(pl.col("utbms_task__code") != target["utbms_task__code"])
+             ["utbms_task__code"][0])
+    stamp = acts["updated_at"].max() + timedelta(minutes=5)
+    edited = acts.with_columns(
+        pl.when(pl.col("id") == target["id"]).then(pl.lit(other))
+        .otherwise(pl.col("utbms_task__code")).alias("utbms_task__code"),
+        pl.when(pl.col("id") == target["id"]).then(pl.lit("Edited after billing: revised narrative"))
+        .otherwise(pl.col("note")).alias("note"),
+        pl.when(pl.col("id") == target["id"]).then(pl.lit(stamp))
+        .otherwise(pl.col("updated_at")).alias("updated_at"),
+    )
+    tmp = path.with_name(path.name + ".tmp")
+    edited.write_parquet(tmp)
+    tmp.replace(path)
+    return int(target["id"])
+
+
+def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
+        tiny, tmp_path, monkeypatch):
+    from ingestion.demo_firm.extra_day import append_day
+    from ingestion.pipeline import run_source
+
+    if not tiny.result.success:
+        pytest.fail("the tiny build is not green: " + "; ".join(tiny.result.failures[:5]))
+    firm = tmp_path / "firm"
+    shutil.copytree(tiny.firm, firm)
+    raw_db, build_db = tmp_path / "raw.duckdb", tmp_path / "build.duckdb"
+    shutil.copyfile(tiny.raw_db, raw_db)
+    pipes = tmp_path / "pipes"  # dlt's state of the tiny ingest (its incremental cursors)
+    shutil.copytree(tiny.raw_db.parent / "home" / "dlt_pipelines", pipes)
+    monkeypatch.setenv("LEXRECON_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LEXRECON_FIRM", str(firm))
+
+    first = build(raw_db, build_db)
+    assert first.success, first.failures[:5]
+    assert first.mode == "full" and "no previous build" in first.reason
+    state = json.loads(state_path(build_db).read_text())
+    assert state["fingerprint"] == fingerprint(raw_db)
+    full_results = len(json.loads(run_results_path(build_db).read_text())["results"])
+
+    # nothing loaded since: the previous green build stands, dbt does not run
+    same = build(raw_db, build_db)
+    assert same.success and same.mode == "up to date" and not same.statuses
+
+    # the daily run: one more day of entries and an edited billed entry, loaded by dlt
+    day = append_day(firm)
+    edited_id = _edit_a_billed_entry(firm)
+    received = {name: run_source(name, firm, raw_db, pipelines_dir=pipes,
+                                 unthrottled=True).received
+                for name in ("clio", "actionstep")}
+    assert received["clio"] == day["clio"] + 1, received  # the new day and the edit only
+
+    inc = build(raw_db, build_db)
+    assert inc.success, inc.failures[:5]
+    assert inc.mode == "incremental", inc.reason
+    assert {"source:clio.activities+", "source:actionstep.timeentries+"} <= set(inc.select)
+    ran = {r["unique_id"].split(".")[-1] for r in inc.run_results["results"]
+           if r["unique_id"].startswith("model.")}
+    assert "fct_time_entries" in ran and "fct_invoices" in ran
+    assert "stg_sales__revenue_bookings" not in ran and "fct_ar_aging" not in ran
+    # the kept run results still cover every node of the file (the rest carried over), so
+    # publish and the evidence pack see the whole build
+    kept = json.loads(run_results_path(build_db).read_text())
+    assert len(kept["results"]) == full_results
+    assert kept["lexrecon"]["carried_over_from_previous_build"] > 0
+    publish(build_db, tmp_path / "serving.duckdb")
+
+    rebuilt = tmp_path / "full.duckdb"
+    full = build(raw_db, rebuilt, full_refresh=True)
+    assert full.success and full.mode == "full"
+    con = duckdb.connect()
+    try:
+        con.execute("attach ? as inc (read_only)", [str(build_db)])
+        con.execute("attach ? as rebuilt (read_only)", [str(rebuilt)])
+        objects = _objects(con, "rebuilt")
+        assert objects == _objects(con, "inc")
+        assert {("intermediate", "int_time_entries_unioned"),
+                ("marts", "fct_time_entries")} <= objects
+        differ = []
+        for schema, name in sorted(objects):
+            a, b = f'inc."{schema}"."{name}"', f'rebuilt."{schema}"."{name}"'
+            n = con.execute(f"select (select count(*) from (select * from {a} except all "
+                            f"select * from {b})) + (select count(*) from (select * from {b} "
+                            f"except all select * from {a}))").fetchall()[0][0]
+            if n:
+                differ.append(f"{schema}.{name}: {n} rows differ")
+        assert not differ, differ
+        key = f"clio:{edited_id}"
+        narrative, task = con.execute(
+            "select narrative, task_code from inc.marts.fct_time_entries "
+            "where time_entry_key = ?", [key]).fetchall()[0]
+        assert narrative == "Edited after billing: revised narrative"
+        assert con.execute("select task_code from inc.marts.fct_invoice_lines "
+                           "where time_entry_key = ?", [key]).fetchall() == [(task,)]
+        assert con.execute("select count(*) from inc.marts.fct_time_entries "
+                           "where entry_date = ?", [day["date"]]).fetchall()[0][0] > 0
+    finally:
+        con.close()
+
+
+def test_a_changed_project_or_file_forces_a_full_build(tiny, tmp_path, monkeypatch):
+    """The incremental state is refused when anything besides raw changed: dbt vars (any
+    project or rules change changes the same fingerprint) or the build file itself."""
+    monkeypatch.setenv("LEXRECON_FIRM", str(tiny.firm))
+    raw_db = tiny.raw_db
+    assert fingerprint(raw_db) != fingerprint(raw_db, ["--vars", "{ar_as_of_date: 2026-09-15}"])
+    assert fingerprint(raw_db) != fingerprint(tmp_path / "other-raw.duckdb")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    with_rules = fingerprint(raw_db, ["--vars", f"{{ocg_rules_dir: '{rules}'}}"])
+    (rules / "client.yml").write_text("client_id: X\n")
+    assert fingerprint(raw_db, ["--vars", f"{{ocg_rules_dir: '{rules}'}}"]) != with_rules
+
+    from lexrecon.warehouse import _previous_state
+
+    build_db = tmp_path / "build.duckdb"
+    for suffix in ("", ".build.json", ".state.json"):
+        shutil.copyfile(tiny.build_db.with_name(tiny.build_db.name + suffix),
+                        build_db.with_name(build_db.name + suffix))
+    state = json.loads(state_path(build_db).read_text())
+    finger = state["fingerprint"]
+    ok, why = _previous_state(build_db, Path(state["raw_db"]), finger)
+    assert ok is not None, why
+    assert _previous_state(build_db, Path(state["raw_db"]), "changed")[0] is None
+    assert _previous_state(build_db, tmp_path / "x.duckdb", finger)[0] is None
+    info = json.loads(build_db.with_name("build.duckdb.build.json").read_text())
+    info["success"] = False
+    build_db.with_name("build.duckdb.build.json").write_text(json.dumps(info))
+    assert _previous_state(build_db, Path(state["raw_db"]), finger)[0] is None
