@@ -12,13 +12,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "build",
         help="dbt build (in-process) from raw.duckdb into the build file",
-        description="Run `dbt build` from the raw database into a fresh build database. The run "
-        "results are kept next to it as <build_db>.run_results.json.",
+        description="Run `dbt build` from the raw database into the build database. With no "
+        "--select it is incremental when the previous build allows it (green, same raw file, "
+        "dbt project, rules, vars and versions): only the models downstream of the raw tables "
+        "that changed are run, and nothing at all when none changed; otherwise it is a full "
+        "build into a fresh file. The run results are kept next to it as "
+        "<build_db>.run_results.json.",
     )
     p.add_argument("--raw-db", type=Path, help="raw database (default: LEXRECON_RAW_DB)")
     p.add_argument("--build-db", type=Path, help="build database (default: LEXRECON_BUILD_DB)")
     p.add_argument("--select", "-s", nargs="+", help="dbt selection (starts from the existing build)")
-    p.add_argument("--full-refresh", action="store_true", help="rebuild from an empty file")
+    p.add_argument("--full-refresh", action="store_true", help="always a full build from an empty file")
     p.add_argument("--vars", metavar="YAML",
                    help="dbt vars, e.g. '{ar_as_of_date: 2026-09-15}' (an extra AR as-of date)")
     p.add_argument("--docs", type=Path, metavar="DIR",
