@@ -9,9 +9,11 @@ by time entry, with the amount at risk.
 
 ``suggest_codes(serving_db)`` learns (task, activity) pairs from the firm's coded time
 entries: a multinomial naive Bayes over the narrative's words, the matter's practice area and
-the timekeeper's classification. It reports accuracy on held-out coded entries (a fixed 20%
-chosen by a hash of the entry key) and suggests codes, with confidence, for every unbilled
-billable entry that lacks a task or an activity code.
+the timekeeper's classification, with token counts from the most recent ``TRAIN_PER_PAIR``
+coded entries of each pair and the prior from all of them. It reports accuracy on held-out coded
+entries of that sample (a fixed 20% chosen by a hash of the entry key) and suggests codes, with
+confidence, for every unbilled billable entry that lacks a task or an activity code. Tokens are
+cut and counted in polars (``token_frame``), never as Python strings per narrative.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from lexrecon.ocg.rules import Rules
 TOKEN = re.compile(r"[a-z][a-z0-9]+")
 HELD_OUT_SHARE = 20  # percent
 ALPHA = 0.5  # additive smoothing
+CONFIDENCE = pl.Decimal(4, 3)  # posterior probabilities, rounded to 3 places
 
 
 class PrebillError(RuntimeError):
@@ -283,53 +286,132 @@ class CodeSuggestions:
                 f"{self.majority_pair_accuracy:.1%}); trained on {self.trained_on} entries")
 
 
-CODED_SQL = """
-select te.time_entry_key, te.status, te.is_billable, te.task_code, te.activity_code,
-       te.narrative, te.matter_number, te.client_code, te.timekeeper_id, te.entry_date,
-       te.hours_worked, m.practice_area, t.classification
+# Training sample: the most recent TRAIN_PER_PAIR coded entries of each (task, activity) pair
+# (entry date, then key, newest first), so the cost is bounded however long the history grows;
+# the class prior still counts every coded entry (a capped sample alone would flatten it).
+TRAIN_PER_PAIR = 10_000
+HELD_SQL = f"('0x' || left(sha256(te.time_entry_key), 8))::bigint % 100 < {HELD_OUT_SHARE}"
+
+CODED_SQL = f"""
+with ranked as (  -- keys only: the window sorts no narratives
+    select time_entry_key,
+           row_number() over (partition by task_code, activity_code
+                              order by entry_date desc, time_entry_key desc) as recency
+    from marts.fct_time_entries
+    where task_code is not null and activity_code is not null
+)
+select te.time_entry_key, te.task_code || '|' || te.activity_code as pair, {HELD_SQL} as held,
+       te.narrative, m.practice_area, t.classification
+from ranked r
+join marts.fct_time_entries te on te.time_entry_key = r.time_entry_key
+left join marts.dim_matters m on m.matter_number = te.matter_number
+left join marts.dim_timekeepers t on t.timekeeper_id = te.timekeeper_id
+where r.recency <= ?
+order by te.time_entry_key
+"""
+
+PRIOR_SQL = """
+select task_code || '|' || activity_code as pair, count(*) as entries
+from marts.fct_time_entries
+where task_code is not null and activity_code is not null
+group by all
+"""
+
+UNCODED_SQL = """
+select te.time_entry_key, te.status, te.client_code, te.matter_number, te.timekeeper_id,
+       te.entry_date, te.hours_worked, te.narrative, te.task_code, te.activity_code,
+       m.practice_area, t.classification
 from marts.fct_time_entries te
 left join marts.dim_matters m on m.matter_number = te.matter_number
 left join marts.dim_timekeepers t on t.timekeeper_id = te.timekeeper_id
+where (te.task_code is null or te.activity_code is null) and coalesce(te.is_billable, false)
+  and te.status = 'unbilled'
 order by te.time_entry_key
 """
 
 
 def _held_out(key: str) -> bool:
+    """The held-out rule in Python (HELD_SQL computes the same in the warehouse)."""
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100 < HELD_OUT_SHARE
 
 
-def suggest_codes(serving_db: Source) -> CodeSuggestions:
+def _tag(prefix: str, column: str) -> pl.Expr:
+    value = pl.col(column)
+    return pl.concat_str(pl.lit(prefix), pl.when(value.is_null() | (value == ""))
+                         .then(pl.lit("?")).otherwise(value))
+
+
+def token_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """(doc, token): the tokens of ``tokens()`` for every (narrative, practice_area,
+    classification) row (doc = row position), grouped by doc in the same order, computed in
+    polars (no Python string per token or narrative)."""
+    docs = frame.select(
+        pl.col("narrative").fill_null("").str.to_lowercase().str.extract_all(TOKEN.pattern)
+        .alias("token"),
+        _tag("area:", "practice_area").alias("area"),
+        _tag("class:", "classification").alias("cls"),
+    ).with_row_index("doc")
+    words = docs.select("doc", "token").explode("token").drop_nulls("token")
+    same_doc = pl.col("doc").shift(-1) == pl.col("doc")
+    bigrams = words.with_columns(nxt=pl.col("token").shift(-1), same=same_doc.fill_null(False)
+                                 ).filter("same").select(
+        "doc", pl.concat_str(pl.col("token"), pl.lit("_"), pl.col("nxt")).alias("token"))
+    return pl.concat([words, bigrams, docs.select("doc", token="area"),
+                      docs.select("doc", token="cls")]).sort("doc", maintain_order=True)
+
+
+def encode_frame(frame: pl.DataFrame, vocab: pl.DataFrame | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, pl.DataFrame]:
+    """Token ids (flat, grouped by row) and each row's token count, and the vocabulary
+    (token, id). With ``vocab`` None it is every token seen, in sorted order; otherwise tokens
+    not in it get the id ``vocab.height`` (not in the vocabulary)."""
+    toks = token_frame(frame)
+    if vocab is None:
+        vocab = toks.select(pl.col("token").unique().sort()).with_row_index("id")
+    ids = toks.join(vocab, on="token", how="left", maintain_order="left").select(
+        pl.col("id").cast(pl.Int64).fill_null(vocab.height))["id"].to_numpy()
+    lens = np.bincount(toks["doc"].to_numpy(), minlength=frame.height).astype(np.int64)
+    return ids, lens, vocab
+
+
+def suggest_codes(serving_db: Source, train_per_pair: int = TRAIN_PER_PAIR) -> CodeSuggestions:
+    """Suggestions for every uncoded unbilled billable entry; the model learns token counts
+    from the most recent ``train_per_pair`` coded entries of each code pair and the class prior
+    from every coded entry. Accuracy: tested on the sample's held-out entries (HELD_SQL), by a
+    model whose counts and prior leave those entries out."""
     with warehouse(serving_db) as con:
-        entries = _frame(con, CODED_SQL)
-    coded = entries.filter(pl.col("task_code").is_not_null() & pl.col("activity_code").is_not_null())
-    uncoded = entries.filter((pl.col("task_code").is_null() | pl.col("activity_code").is_null())
-                             & pl.col("is_billable").fill_null(False)
-                             & (pl.col("status") == "unbilled"))
+        coded = _frame(con, CODED_SQL, [train_per_pair])
+        per_pair = _frame(con, PRIOR_SQL)
+        uncoded = _frame(con, UNCODED_SQL)
     if coded.height == 0:
         return CodeSuggestions(pl.DataFrame(), 0, 0, None, None, None, None)
-    # Tokens are counted once, as ids (no token lists kept): the final model learns from every
-    # coded entry, the evaluated model from the entries not held out (the same as fitting on
-    # those alone: only the tokens and classes they contain).
-    vocab: dict[str, int] = {}
-    ids, lens = encode_rows(coded.select("narrative", "practice_area", "classification")
-                            .iter_rows(), vocab)
-    pairs = [f"{t}|{a}" for t, a in coded.select("task_code", "activity_code").iter_rows()]
-    held = np.fromiter((_held_out(k) for k in coded["time_entry_key"]), dtype=bool,
-                       count=coded.height)
+    # Tokens are counted once, as ids: the final model learns from every sampled entry, the
+    # evaluated model from the sampled entries not held out (the same as fitting on those
+    # alone: only the tokens and classes they contain).
+    ids, lens, vocab_frame = encode_frame(coded.select("narrative", "practice_area",
+                                                       "classification"))
+    vocab = dict(zip(vocab_frame["token"].to_list(), vocab_frame["id"].to_list(), strict=True))
+    pairs = coded["pair"].to_list()
+    held = coded["held"].to_numpy().astype(bool)
     classes = sorted(set(pairs))
     ci = {c: i for i, c in enumerate(classes)}
     lab = np.fromiter((ci[y] for y in pairs), dtype=np.int64, count=len(pairs))
-    counts, prior = class_counts(ids, lens, lab, len(classes), len(vocab))
+    counts, _ = class_counts(ids, lens, lab, len(classes), len(vocab))
+    entries = dict(zip(per_pair["pair"].to_list(), per_pair["entries"].to_list(), strict=True))
+    prior = np.array([entries[c] for c in classes], dtype=np.float64)
     final = NaiveBayes.from_counts(classes, vocab, counts, prior)
     n_train, n_test = int((~held).sum()), int(held.sum())
     task_acc = act_acc = pair_acc = major = None
     if n_train and n_test:
         on_held = np.repeat(held, lens)
-        tr_counts, tr_prior = class_counts(ids[~on_held], lens[~held], lab[~held],
-                                           len(classes), len(vocab))
-        keep_c = np.flatnonzero(tr_prior > 0)
+        tr_counts, tr_docs = class_counts(ids[~on_held], lens[~held], lab[~held],
+                                          len(classes), len(vocab))
+        # the evaluated model's prior: every coded entry but the held-out ones it is tested on
+        tested = np.bincount(lab[held], minlength=len(classes))
+        tr_prior = prior - tested
+        keep_c = np.flatnonzero(tr_docs > 0)
         keep_t = np.flatnonzero(tr_counts.sum(axis=0) > 0)
-        words = list(vocab)
+        words = vocab_frame["token"].to_list()
         model = NaiveBayes.from_counts(
             [classes[i] for i in keep_c], {words[j]: k for k, j in enumerate(keep_t)},
             tr_counts[np.ix_(keep_c, keep_t)], tr_prior[keep_c])
@@ -343,19 +425,17 @@ def suggest_codes(serving_db: Source) -> CodeSuggestions:
                        for g, y in zip(got, test_y, strict=True)) / n
         act_acc = sum(g.split("|")[1] == y.split("|")[1]
                       for g, y in zip(got, test_y, strict=True)) / n
-        common = classes[int(np.argmax(tr_prior))]
+        common = classes[int(np.argmax(tr_docs))]
         major = sum(y == common for y in test_y) / n
-    rows = uncoded.select("time_entry_key", "status", "client_code", "matter_number",
-                          "timekeeper_id", "entry_date", "hours_worked", "narrative",
-                          "task_code", "activity_code", "practice_area", "classification")
+    rows = uncoded.drop("practice_area", "classification")
     if rows.height:
-        best, conf, second = final.predict_ids(*encode_rows(
-            rows.select("narrative", "practice_area", "classification").iter_rows(),
-            final.vocab, grow=False))
+        u_ids, u_lens, _ = encode_frame(
+            uncoded.select("narrative", "practice_area", "classification"), vocab_frame)
+        best, conf, second = final.predict_ids(u_ids, u_lens)
         rows = rows.with_columns(
-            suggested_task_code=pl.Series([b.split("|")[0] for b in best]),
-            suggested_activity_code=pl.Series([b.split("|")[1] for b in best]),
-            confidence=pl.Series(np.round(conf, 3)),
-            alternative=pl.Series([s.replace("|", " ") for s in second]),
-        ).drop("practice_area", "classification")
+            suggested_task_code=pl.Series([b.split("|")[0] for b in best], dtype=pl.Utf8),
+            suggested_activity_code=pl.Series([b.split("|")[1] for b in best], dtype=pl.Utf8),
+            confidence=pl.Series(np.round(conf, 3)).cast(CONFIDENCE),
+            alternative=pl.Series([s.replace("|", " ") for s in second], dtype=pl.Utf8),
+        )
     return CodeSuggestions(rows, n_test, n_train, task_acc, act_acc, pair_acc, major)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
 import numpy as np
+import polars as pl
 
 from lexrecon.cli import main
 from reports.collections import (
     FEATURES,
     LogisticModel,
+    _gram,
     roc_auc,
     score_worklist,
     stage_for,
@@ -132,3 +135,35 @@ def test_build_time_worklist_equals_the_cli_scoring_and_the_page(serving_db):
     assert [r["invoice_number"] for r in top["rows"]] == live.rows["invoice_number"].to_list()[:3]
     assert top["count"] == live.rows.height
     assert top["past_due"] == live.rows.filter(live.rows["dunning_stage"] >= 1).height
+
+
+def test_blocked_gram_equals_the_one_product():
+    rng = np.random.default_rng(11)
+    z, w = rng.normal(size=(2500, 6)), rng.random(2500)  # not a multiple of the block size
+    assert np.allclose(_gram(z, w), (z * w[:, None]).T @ z, rtol=1e-12, atol=1e-9)
+
+
+def test_likelihood_and_expected_unpaid_are_decimal_to_the_cent(serving_db):
+    """payment_likelihood is DECIMAL(5,4); expected_unpaid_usd is money: DECIMAL(18,2), computed
+    in Decimal as open_amount_usd x (1 - payment_likelihood), rounded half up to the cent, in
+    the report and in the build's marts.srv_collections_worklist."""
+    rows = score_worklist(serving_db).rows
+    assert rows.schema["payment_likelihood"] == pl.Decimal(5, 4)
+    assert rows.schema["expected_unpaid_usd"] == pl.Decimal(18, 2)
+    assert rows.height
+    for r in rows.iter_rows(named=True):
+        want = (r["open_amount_usd"] * (1 - r["payment_likelihood"])).quantize(
+            Decimal("0.01"), ROUND_HALF_UP)
+        assert r["expected_unpaid_usd"] == want
+    con = duckdb.connect(str(serving_db), read_only=True)
+    try:
+        types = dict(con.execute(
+            "select column_name, data_type from information_schema.columns where "
+            "table_schema = 'marts' and table_name = 'srv_collections_worklist'").fetchall())
+        stored = dict(con.execute("select invoice_number, expected_unpaid_usd "
+                                  "from marts.srv_collections_worklist").fetchall())
+    finally:
+        con.close()
+    assert types["expected_unpaid_usd"] == "DECIMAL(18,2)"
+    assert types["payment_likelihood"] == "DECIMAL(5,4)" and types["model_auc"] == "DECIMAL(5,4)"
+    assert stored == dict(zip(rows["invoice_number"], rows["expected_unpaid_usd"], strict=True))

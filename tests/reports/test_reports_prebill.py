@@ -3,13 +3,22 @@ suggestions learned from coded history (accuracy on held-out entries)."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from lexrecon.cli import main
-from reports.prebill import load_rules_dir, ocg_exceptions, suggest_codes
+from reports.prebill import (
+    HELD_SQL,
+    _held_out,
+    load_rules_dir,
+    ocg_exceptions,
+    suggest_codes,
+    token_frame,
+    tokens,
+)
 
 
 def _ebilled_entry(db: Path) -> tuple[str, str]:
@@ -123,7 +132,8 @@ def test_build_time_results_equal_the_cli_and_the_page(serving_db, tiny):
            for r in page["uncoded"]}
     assert got == {r["time_entry_key"]: (r["suggested_task_code"], r["suggested_activity_code"])
                    for r in codes.suggestions.iter_rows(named=True)}
-    assert page["accuracy"] == codes.summary() and page["pair_accuracy"] == codes.pair_accuracy
+    assert page["accuracy"] == codes.summary()
+    assert page["pair_accuracy"] == Decimal(str(round(codes.pair_accuracy, 4)))
     # a partner gets only their own matters' rows
     con = duckdb.connect(str(serving_db), read_only=True)
     try:
@@ -140,3 +150,49 @@ def test_build_time_results_equal_the_cli_and_the_page(serving_db, tiny):
     assert {r["billing_partner_timekeeper_id"] for r in mine["uncoded"]} == {partner}
     none = prebill_exceptions(serving_db, Scope("partner", None), Filters(), limit=None)
     assert none["ocg"] == [] and none["uncoded"] == [] and none["uncoded_count"] == 0
+
+
+def test_vectorised_tokens_are_the_python_tokens(serving_db):
+    """token_frame (polars) gives every row exactly the tokens of tokens() (Python), in order:
+    on the warehouse's narratives and on edge cases (null, empty, digits, accents, no words)."""
+    con = duckdb.connect(str(serving_db), read_only=True)
+    try:
+        frame = pl.from_arrow(con.sql(
+            "select te.narrative, m.practice_area, t.classification "
+            "from marts.fct_time_entries te left join marts.dim_matters m using (matter_number) "
+            "left join marts.dim_timekeepers t using (timekeeper_id) "
+            "order by te.time_entry_key limit 3000").to_arrow_table())
+    finally:
+        con.close()
+    frame = pl.concat([frame, pl.DataFrame({
+        "narrative": [None, "", "A", "Ünïcode café: 3rd x1 ab-cd", "  ", "Call w/ client re L120"],
+        "practice_area": [None, "", "Tax", None, "IP", "Litigation"],
+        "classification": ["Partner", None, "", "Associate", None, "Paralegal"]})])
+    toks = token_frame(frame)
+    got = toks.group_by("doc", maintain_order=True).agg("token")["token"].to_list()
+    assert len(got) == frame.height
+    assert got == [tokens(*row) for row in frame.iter_rows()]
+
+
+def test_training_sample_is_bounded_per_code_pair(serving_db):
+    """With train_per_pair = n the model learns from at most n entries of each code pair (the
+    most recent ones), reports accuracy on the sample's held-out entries, and still suggests
+    codes for every uncoded unbilled entry; the warehouse's held-out rule is the Python one."""
+    con = duckdb.connect(str(serving_db), read_only=True)
+    try:
+        per_pair = [r[0] for r in con.execute(
+            "select count(*) from marts.fct_time_entries where task_code is not null and "
+            "activity_code is not null group by task_code, activity_code").fetchall()]
+        held = con.execute(f"select te.time_entry_key, {HELD_SQL} "
+                           "from marts.fct_time_entries te").fetchall()
+    finally:
+        con.close()
+    assert held and all(h == _held_out(k) for k, h in held)
+    full = suggest_codes(serving_db)
+    assert full.trained_on + full.held_out == sum(per_pair)
+    n = 5
+    assert max(per_pair) > n
+    small = suggest_codes(serving_db, train_per_pair=n)
+    assert small.trained_on + small.held_out == sum(min(c, n) for c in per_pair)
+    assert small.suggestions["time_entry_key"].to_list() == \
+        full.suggestions["time_entry_key"].to_list()

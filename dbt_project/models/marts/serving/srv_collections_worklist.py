@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reports.collections import CollectionsError, score_worklist
+from reports.collections import LIKELIHOOD, CollectionsError, score_worklist
 
 
 def model(dbt, session):
@@ -25,11 +25,13 @@ def model(dbt, session):
     except CollectionsError as exc:  # too little history to learn from: no scored rows
         print(f"warning: collections worklist not scored: {exc}")
         return pl.DataFrame(schema={"rank": pl.UInt32, "invoice_number": pl.Utf8,
-                                    "model_as_of": pl.Date, "model_auc": pl.Float64,
+                                    "payment_likelihood": LIKELIHOOD,
+                                    "expected_unpaid_usd": pl.Decimal(18, 2),
+                                    "model_as_of": pl.Date, "model_auc": LIKELIHOOD,
                                     "model_evaluation": pl.Utf8})
     ev = worklist.evaluation
     return worklist.rows.with_columns(
         model_as_of=pl.lit(worklist.as_of, dtype=pl.Date),
-        model_auc=pl.lit(ev.auc, dtype=pl.Float64),
+        model_auc=pl.lit(None if ev.auc is None else round(ev.auc, 4)).cast(LIKELIHOOD),
         model_evaluation=pl.lit(ev.summary(), dtype=pl.Utf8),
     )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from reports.prebill import suggest_codes
+from reports.prebill import CONFIDENCE, suggest_codes
+
+ACCURACY = pl.Decimal(5, 4)  # share of held-out entries, rounded to 4 places
 
 
 def model(dbt, session):
@@ -21,10 +23,12 @@ def model(dbt, session):
     codes = suggest_codes(session)
     rows = codes.suggestions
     if rows.width == 0:  # no coded history: nothing to suggest
-        rows = pl.DataFrame(schema={"time_entry_key": pl.Utf8, "matter_number": pl.Utf8})
+        rows = pl.DataFrame(schema={"time_entry_key": pl.Utf8, "matter_number": pl.Utf8,
+                                    "confidence": CONFIDENCE})
     rows = rows.with_columns(
         model_summary=pl.lit(codes.summary(), dtype=pl.Utf8),
-        model_pair_accuracy=pl.lit(codes.pair_accuracy, dtype=pl.Float64),
+        model_pair_accuracy=pl.lit(None if codes.pair_accuracy is None
+                                   else round(codes.pair_accuracy, 4)).cast(ACCURACY),
         model_held_out=pl.lit(codes.held_out, dtype=pl.Int64),
     )
     return with_scope_columns(session, rows)

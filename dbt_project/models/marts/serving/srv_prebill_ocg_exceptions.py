@@ -36,8 +36,10 @@ def model(dbt, session):
                 "timekeeper_name", "billing_partner_timekeeper_id", "currency", "task_code",
                 "activity_code", "narrative")),
             pl.lit(None, dtype=pl.Date).alias("entry_date"),
-            *(pl.lit(None, dtype=pl.Float64).alias(c) for c in (
-                "hours_billable", "recorded_rate", "recorded_value")))
+            # the facts' types: hours DECIMAL(18,4), rate and value DECIMAL(18,2)
+            pl.lit(None, dtype=pl.Decimal(18, 4)).alias("hours_billable"),
+            *(pl.lit(None, dtype=pl.Decimal(18, 2)).alias(c) for c in (
+                "recorded_rate", "recorded_value")))
     found = found.with_columns(rules_files=pl.lit(len(rules), dtype=pl.Int64))
     return with_scope_columns(session, found)
 
