@@ -20,17 +20,17 @@ dunning stage, the recommended next step and who it escalates to.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import polars as pl
+
+from reports.marts import Source, open_marts
 
 HORIZON_DAYS = 30
 SNAPSHOT_EVERY_DAYS = 7
@@ -385,25 +385,11 @@ class Worklist:
     evaluation: Evaluation
 
 
-Source = str | Path | duckdb.DuckDBPyConnection  # or dbt-duckdb's cursor wrapper
-
-
-@contextmanager
-def warehouse(source: Source) -> Iterator[duckdb.DuckDBPyConnection]:
+def warehouse(source: Source) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
     """A connection to the marts: the published file read-only (opened and closed here), or a
     connection the caller holds (the dbt build's session, which runs this same code to store
     the scored worklist in ``marts.srv_collections_worklist``)."""
-    if not isinstance(source, (str, Path)):  # a connection (or dbt-duckdb's wrapper of one)
-        yield source
-        return
-    path = Path(source)
-    if not path.is_file():
-        raise CollectionsError(f"no published warehouse at {path}")
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
+    return open_marts(source, CollectionsError)
 
 
 def score_worklist(serving_db: Source, partner: str | None = None) -> Worklist:

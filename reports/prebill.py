@@ -22,7 +22,7 @@ import itertools
 import re
 from array import array
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -34,6 +34,7 @@ import polars as pl
 
 from lexrecon.ocg.engine import evaluate
 from lexrecon.ocg.rules import Rules
+from reports.marts import Source, open_marts
 
 TOKEN = re.compile(r"[a-z][a-z0-9]+")
 HELD_OUT_SHARE = 20  # percent
@@ -50,25 +51,11 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = 
     return pl.from_arrow(con.sql(sql, params=params or []).to_arrow_table())  # type: ignore[return-value]
 
 
-Source = str | Path | duckdb.DuckDBPyConnection  # or dbt-duckdb's cursor wrapper
-
-
-@contextmanager
-def warehouse(source: Source) -> Iterator[duckdb.DuckDBPyConnection]:
+def warehouse(source: Source) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
     """A connection to the marts: the published file read-only (opened and closed here), or a
     connection the caller holds (the dbt build's session, which runs this same code to store
     the results in ``marts.srv_prebill_ocg_exceptions`` / ``srv_prebill_code_suggestions``)."""
-    if not isinstance(source, (str, Path)):  # a connection (or dbt-duckdb's wrapper of one)
-        yield source
-        return
-    path = Path(source)
-    if not path.is_file():
-        raise PrebillError(f"no published warehouse at {path}")
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
+    return open_marts(source, PrebillError)
 
 
 UNBILLED_SQL = """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from reports.marts import with_scope_columns
 from reports.prebill import CONFIDENCE, suggest_codes
 
 ACCURACY = pl.Decimal(5, 4)  # share of held-out entries, rounded to 4 places
@@ -32,12 +33,3 @@ def model(dbt, session):
         model_held_out=pl.lit(codes.held_out, dtype=pl.Int64),
     )
     return with_scope_columns(session, rows)
-
-
-def with_scope_columns(session, rows: pl.DataFrame) -> pl.DataFrame:
-    """The matter's billing partner and office on every row (the dashboard's scope columns)."""
-    matters = pl.from_arrow(session.sql(
-        "select matter_number, billing_partner_timekeeper_id, office from marts.dim_matters"
-    ).to_arrow_table())
-    keep = [c for c in rows.columns if c not in ("billing_partner_timekeeper_id", "office")]
-    return rows.select(keep).join(matters, on="matter_number", how="left")

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from lexrecon.config import paths
+from reports.marts import with_scope_columns
 from reports.prebill import load_rules_dir, ocg_exceptions
 
 
@@ -42,12 +43,3 @@ def model(dbt, session):
                 "recorded_rate", "recorded_value")))
     found = found.with_columns(rules_files=pl.lit(len(rules), dtype=pl.Int64))
     return with_scope_columns(session, found)
-
-
-def with_scope_columns(session, rows: pl.DataFrame) -> pl.DataFrame:
-    """The matter's billing partner and office on every row (the dashboard's scope columns)."""
-    matters = pl.from_arrow(session.sql(
-        "select matter_number, billing_partner_timekeeper_id, office from marts.dim_matters"
-    ).to_arrow_table())
-    keep = [c for c in rows.columns if c not in ("billing_partner_timekeeper_id", "office")]
-    return rows.select(keep).join(matters, on="matter_number", how="left")
