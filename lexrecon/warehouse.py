@@ -191,11 +191,15 @@ def raw_load_marks(raw_db: Path, tables: list[str] | None = None) -> dict[str, s
     return marks
 
 
+def _raw_table(source: dict) -> str:
+    """'raw schema.table' of a dbt source node of the manifest."""
+    return f"{source['schema']}.{source.get('identifier') or source['name']}"
+
+
 def dbt_sources(manifest: Path) -> dict[str, str]:
     """'raw schema.table' -> dbt selector ``source:<source>.<table>`` from dbt's manifest."""
     doc = json.loads(manifest.read_text())
-    return {f"{s['schema']}.{s.get('identifier') or s['name']}":
-            f"source:{s['source_name']}.{s['name']}"
+    return {_raw_table(s): f"source:{s['source_name']}.{s['name']}"
             for s in doc.get("sources", {}).values()}
 
 
@@ -242,11 +246,6 @@ def changed_raw_tables(raw_db: Path, state: dict) -> list[str]:
     return sorted(key for key in changed if key in sources)
 
 
-def changed_sources(raw_db: Path, state: dict) -> list[str]:
-    """dbt selectors ``source:x.y+`` of every raw table changed since the state's marks."""
-    return [f"{state['sources'][key]}+" for key in changed_raw_tables(raw_db, state)]
-
-
 _LOAD_ID = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 
 
@@ -254,8 +253,7 @@ def delta_spec(manifest: Path, state: dict, changed: list[str]) -> dict:
     """What the incremental marts need (macros/incremental_delta.sql): the previous build's
     marks of the changed raw tables, and per model the changed raw tables upstream of it."""
     doc = json.loads(manifest.read_text())
-    raw_of = {uid: f"{s['schema']}.{s.get('identifier') or s['name']}"
-              for uid, s in doc.get("sources", {}).items()}
+    raw_of = {uid: _raw_table(s) for uid, s in doc.get("sources", {}).items()}
     parents: dict[str, list[str]] = doc.get("parent_map", {})
     memo: dict[str, frozenset[str]] = {}
 
