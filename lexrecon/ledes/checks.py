@@ -17,10 +17,12 @@ from lexrecon.ledes.findings import combine_findings, empty_findings
 from lexrecon.ledes.parser import LedesFile
 from lexrecon.ledes.values import (
     DECIMAL,
+    NON_NEGATIVE_ON_FEES_AND_EXPENSES,
     date,
     is_bad_date,
     is_bad_number,
     is_blank,
+    is_negative_on_fee_or_expense,
     money_text,
     number,
     text,
@@ -44,10 +46,6 @@ NUMBER_FIELDS = (
 NUMBER_FIELDS_1998BI = (
     "INVOICE_TAX_TOTAL", "INVOICE_NET_TOTAL", "LINE_ITEM_TAX_TOTAL",
     "INVOICE_REPORTED_TAX_TOTAL",
-)
-# never below zero on F and E lines (checked as LEDES_NUMBER)
-NON_NEGATIVE_ON_FEES_AND_EXPENSES = (
-    "LINE_ITEM_NUMBER_OF_UNITS", "LINE_ITEM_UNIT_COST", "LINE_ITEM_TOTAL",
 )
 HEADER_FIELDS = (
     "INVOICE_DATE", "CLIENT_ID", "INVOICE_TOTAL", "BILLING_START_DATE", "BILLING_END_DATE",
@@ -146,7 +144,7 @@ def _negative_on_fees_and_expenses() -> tuple[pl.Expr, pl.Expr]:
     expense is never negative; a discount goes in LINE_ITEM_ADJUSTMENT_AMOUNT, a credit on an
     IF/IE line."""
     kind = pl.col("_type")
-    tests = [(f, kind.is_in(["F", "E"]) & (number(column_name(f)) < 0).fill_null(False))
+    tests = [(f, is_negative_on_fee_or_expense(kind, column_name(f)))
              for f in NON_NEGATIVE_ON_FEES_AND_EXPENSES]
     parts = [pl.when(t).then(pl.concat_str(pl.lit(f + " "), _quoted(column_name(f))))
              for f, t in tests]

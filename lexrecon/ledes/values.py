@@ -37,6 +37,18 @@ def is_bad_number(column: str) -> pl.Expr:
     return (value != "") & ~value.str.contains(NUMBER_PATTERN)
 
 
+# Never below zero on a fee (F) or expense (E) line: a discount goes in
+# LINE_ITEM_ADJUSTMENT_AMOUNT, a credit on an IF or IE line.
+NON_NEGATIVE_ON_FEES_AND_EXPENSES = (
+    "LINE_ITEM_NUMBER_OF_UNITS", "LINE_ITEM_UNIT_COST", "LINE_ITEM_TOTAL",
+)
+
+
+def is_negative_on_fee_or_expense(line_type: pl.Expr, column: str) -> pl.Expr:
+    """The value is below zero on an F or E line (``line_type``: the line's type); never null."""
+    return line_type.is_in(["F", "E"]) & (number(column) < 0).fill_null(False)
+
+
 def date(column: str) -> pl.Expr:
     """The value as a date, or null when blank or not a real YYYYMMDD date."""
     value = text(column)

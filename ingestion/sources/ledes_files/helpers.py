@@ -14,7 +14,6 @@ from ingestion.sources.ledes_files.settings import (
     DATE_FIELDS,
     INVOICE_KEY,
     MONEY_FIELD,
-    NON_NEGATIVE_FIELDS,
     NUMBER_FIELDS,
     RAW_FILE_CHARS,
 )
@@ -143,9 +142,8 @@ def read_files(items: list[tuple[Path, bytes]]) -> tuple[list[ReadFile], pl.Data
               if column_name(f) in lines.columns]
     checks += [(f"{f}|date", values.is_bad_date(column_name(f))) for f in DATE_FIELDS
                if column_name(f) in lines.columns]
-    checks += [(f"{f}|negative", kind.is_in(["F", "E"])
-                & (values.number(column_name(f)) < 0).fill_null(False))
-               for f in NON_NEGATIVE_FIELDS if column_name(f) in lines.columns]
+    checks += [(f"{f}|negative", values.is_negative_on_fee_or_expense(kind, column_name(f)))
+               for f in values.NON_NEGATIVE_ON_FEES_AND_EXPENSES if column_name(f) in lines.columns]
     flags = lines.select(*[expr.alias(label) for label, expr in checks])
     any_bad = flags.select(pl.any_horizontal(pl.all())).to_series()
     index = {r.name: r for r in out if r is not None}

@@ -13,13 +13,6 @@ NUMBER_FIELDS: tuple[str, ...] = (
     "LINE_ITEM_TOTAL",
     "LINE_ITEM_UNIT_COST",
 )
-# Fields that must not be negative on fee (F) and expense (E) lines (else quarantined): a
-# discount goes in LINE_ITEM_ADJUSTMENT_AMOUNT, a credit on an IF/IE line.
-NON_NEGATIVE_FIELDS: tuple[str, ...] = (
-    "LINE_ITEM_NUMBER_OF_UNITS",
-    "LINE_ITEM_UNIT_COST",
-    "LINE_ITEM_TOTAL",
-)
 # An invoice's identity in the inbox: the same invoice delivered again under another name
 # (whatever its bytes) is recognised by it.
 INVOICE_KEY: tuple[str, ...] = ("LAW_FIRM_ID", "CLIENT_ID", "INVOICE_NUMBER")
