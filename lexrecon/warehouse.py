@@ -59,6 +59,10 @@ class BuildResult:
     mode: str = "full"
     select: list[str] = field(default_factory=list)
     reason: str = ""
+    # an incremental build's two runs: first-wave models, their delta rows, the second run's
+    # models and number of tests, the first-wave models that did not change (plan_waves)
+    plan: dict = field(default_factory=dict)
+    steps: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in sorted(self.statuses.items()))
@@ -277,6 +281,121 @@ def delta_spec(manifest: Path, state: dict, changed: list[str]) -> dict:
     return {"since": since, "changed_upstream": per_model}
 
 
+# The delta log of the first wave (macros/incremental_delta.sql, delta_log): created in the
+# build file before the first wave, read, and dropped before the build file is hashed.
+DELTA_LOG_SCHEMA = "_lexrecon_delta"
+
+
+@dataclass
+class Waves:
+    """An incremental build in two dbt runs. ``first``: the incremental models that log their
+    delta rows (macros/incremental_delta.sql) and the selected models upstream of them, run
+    first; each logged model reports whether any of its rows changed. The second run takes
+    only the selected nodes downstream of a change (``second``): a model is rebuilt when one of
+    its parents is a changed raw table, a logged model with changed rows, or a rebuilt model."""
+
+    manifest: dict
+    selected: set[str]  # unique ids dbt selects for the changed raw tables' ``source:...+``
+    changed_sources: set[str]  # source unique ids
+    order: list[str]  # the selected models, parents first
+    first: list[str]  # unique ids of the first-wave models
+
+    def names(self, uids: list[str]) -> list[str]:
+        return [self.manifest["nodes"][u]["name"] for u in uids]
+
+    def second(self, delta_rows: dict[str, int]) -> tuple[list[str], list[str], list[str]]:
+        """(models, tests, unchanged first-wave models) of the second run, given the first
+        run's delta log (model name -> rows deleted and recomputed; a first-wave incremental
+        model that logged nothing counts as changed)."""
+        nodes, parents = self.manifest["nodes"], self.manifest["parent_map"]
+        first = set(self.first)
+        dirty = set(self.changed_sources)
+        unchanged = []
+        for uid in self.order:
+            node = nodes[uid]
+            if uid in first and _delta_logged(node):
+                # its own rows changed or not: it recomputes exactly the delta rows, whatever
+                # else upstream of it ran (macros/incremental_delta.sql)
+                if delta_rows.get(node["name"], 1) > 0:
+                    dirty.add(uid)
+                else:
+                    unchanged.append(node["name"])
+            elif any(p in dirty for p in parents.get(uid, [])):
+                dirty.add(uid)
+        models = [u for u in self.order if u in dirty and u not in first]
+        tests = sorted(u for u in self.selected
+                       if nodes.get(u, {}).get("resource_type") == "test"
+                       and any(p in dirty for p in parents.get(u, [])))
+        return self.names(models), self.names(tests), unchanged
+
+
+def _delta_logged(node: dict) -> bool:
+    return any("delta_logged(" in (hook.get("sql") or "")
+               for hook in node.get("config", {}).get("post-hook", []))
+
+
+def plan_waves(manifest: Path, changed: list[str]) -> Waves | None:
+    """The two runs of an incremental build of the changed raw tables, or None when no model
+    downstream of them logs its delta rows (then one run of ``source:...+``)."""
+    doc = json.loads(manifest.read_text())
+    nodes, parents, children = doc["nodes"], doc["parent_map"], doc["child_map"]
+    wanted = set(changed)
+    sources = {uid for uid, s in doc.get("sources", {}).items() if _raw_table(s) in wanted}
+    selected: set[str] = set()
+    todo = list(sources)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in selected and child in nodes:
+                selected.add(child)
+                todo.append(child)
+    models = {u for u in selected if nodes[u]["resource_type"] == "model"}
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(uid: str) -> None:
+        if uid in seen:
+            return
+        seen.add(uid)
+        for parent in parents.get(uid, []):
+            if parent in models:
+                visit(parent)
+        order.append(uid)
+
+    for uid in sorted(models):
+        visit(uid)
+    logged = {u for u in models if _delta_logged(nodes[u])}
+    if not logged:
+        return None
+    needed = set(logged)  # the logged models and every selected model upstream of them
+    for uid in reversed(order):
+        if uid in needed:
+            needed.update(p for p in parents.get(uid, []) if p in models)
+    first = [u for u in order if u in needed]
+    return Waves(doc, selected, sources, order, first)
+
+
+def _delta_log(db: Path, create: bool) -> dict[str, int]:
+    """Create the first wave's delta log in ``db`` (create=True), or read and drop it."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    try:
+        if create:
+            con.execute(f"create schema if not exists {DELTA_LOG_SCHEMA}")
+            con.execute(f"create or replace table {DELTA_LOG_SCHEMA}.delta_rows "
+                        "(model varchar, phase varchar, n bigint)")
+            return {}
+        rows = dict(con.execute(
+            f"select model, sum(n)::bigint from {DELTA_LOG_SCHEMA}.delta_rows group by model"
+        ).fetchall()) if con.execute(
+            "select count(*) from duckdb_tables() where schema_name = ?",
+            [DELTA_LOG_SCHEMA]).fetchone()[0] else {}
+        con.execute(f"drop schema if exists {DELTA_LOG_SCHEMA} cascade")
+        return rows
+    finally:
+        con.close()
+
+
 @contextmanager
 def _environ(**values: str) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in values}
@@ -361,6 +480,8 @@ def build(
     mode, reason = "full", ""
     state = None
     delta: dict = {}
+    changed: list[str] = []
+    steps: dict[str, float] = {}  # seconds of the build's steps
     if selection:
         mode = "selected"
     elif full_refresh:
@@ -390,42 +511,73 @@ def build(
     # This build replaces the previous one: its state no longer describes the build file.
     state_path(build_db).unlink(missing_ok=True)
     if selection and build_db.is_file() and not full_refresh:
+        t0 = time.perf_counter()
         copied = _copy_hashing(build_db, tmp_db)
+        steps["copy previous build"] = time.perf_counter() - t0
         if state is not None and copied != state["sha256"]:
             tmp_db.unlink()
             mode, reason, selection = "full", "the previous build file changed after it was built", []
             delta = {}
 
-    args = ["build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    if selection:
-        args += ["--select", *selection]
-    if full_refresh:
-        args.append("--full-refresh")
-    if quiet:
-        args.append("--quiet")
-    args += list(extra_args or [])
-
     results_file = work / "target" / "run_results.json"
-    results_file.unlink(missing_ok=True)
-    args += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    env = {
+    base_env = {
         "LEXRECON_RAW_DB": str(raw_db),
         "LEXRECON_BUILD_DB": str(tmp_db),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        # incremental marts (macros/incremental_delta.sql); empty: every model recomputes all
-        "LEXRECON_DELTA": json.dumps(delta, sort_keys=True) if delta else "{}",
     }
-    error = None
-    with _environ(**env):
-        try:
-            outcome = dbtRunner().invoke(args)
-            success = bool(outcome.success)
-            if outcome.exception is not None:
-                error = f"{type(outcome.exception).__name__}: {outcome.exception}"
-        finally:
-            _close_duckdb_environment()
-    results = json.loads(results_file.read_text()) if results_file.is_file() else {}
+
+    def dbt(command: str, select: list[str], log: bool = False) -> tuple[bool, str | None, dict]:
+        args = [command, "--project-dir", str(DBT_PROJECT_DIR),
+                "--profiles-dir", str(DBT_PROJECT_DIR)]
+        if select:
+            args += ["--select", *select]
+        if full_refresh:
+            args.append("--full-refresh")
+        if quiet:
+            args.append("--quiet")
+        args += list(extra_args or [])
+        args += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+        results_file.unlink(missing_ok=True)
+        # incremental marts (macros/incremental_delta.sql); empty: every model recomputes all
+        spec = dict(delta, log=True) if log else delta
+        error = None
+        with _environ(**base_env, LEXRECON_DELTA=json.dumps(spec, sort_keys=True) if spec else "{}"):
+            try:
+                outcome = dbtRunner().invoke(args)
+                ok = bool(outcome.success)
+                if outcome.exception is not None:
+                    error = f"{type(outcome.exception).__name__}: {outcome.exception}"
+            finally:
+                _close_duckdb_environment()
+        return ok, error, json.loads(results_file.read_text()) if results_file.is_file() else {}
+
+    waves = plan_waves(manifest_path(build_db), changed) if (
+        mode == "incremental" and tmp_db.is_file()) else None
+    plan: dict = {}
+    t0 = time.perf_counter()
+    if waves is None:
+        success, error, results = dbt("build", selection)
+        steps["dbt build"] = time.perf_counter() - t0
+    else:
+        # two runs (docs/warehouse.md, "Incremental builds"): the delta chain first, then only
+        # what is downstream of a change
+        _delta_log(tmp_db, create=True)
+        success, error, results = dbt("run", waves.names(waves.first), log=True)
+        delta_rows = _delta_log(tmp_db, create=False)
+        steps["dbt run, first wave"] = time.perf_counter() - t0
+        plan = {"first": waves.names(waves.first), "delta_rows": delta_rows}
+        if success and results:
+            models, tests, unchanged = waves.second(delta_rows)
+            plan.update(second_models=models, second_tests=len(tests), unchanged=unchanged)
+            if models or tests:
+                t0 = time.perf_counter()
+                ok2, error, second = dbt("build", models + tests)
+                steps["dbt build, second wave"] = time.perf_counter() - t0
+                success = success and ok2
+                results = dict(second, results=results.get("results", []) + second.get(
+                    "results", []), elapsed_time=results.get("elapsed_time", 0) + second.get(
+                    "elapsed_time", 0)) if second else {}
     elapsed = time.perf_counter() - started
 
     kept = run_results_path(build_db)
@@ -437,7 +589,7 @@ def build(
         carried = [r for r in previous.get("results", []) if r.get("unique_id") not in ran]
         merged = dict(results, results=results.get("results", []) + carried)
         merged["lexrecon"] = {"mode": "incremental", "run_now": len(ran),
-                              "carried_over_from_previous_build": len(carried)}
+                              "carried_over_from_previous_build": len(carried), **plan}
         kept.write_text(json.dumps(merged))
     elif results:
         shutil.copyfile(results_file, kept)
@@ -449,7 +601,9 @@ def build(
     if tmp_db.is_file():
         os.replace(tmp_db, build_db)
         tmp_db.with_name(tmp_db.name + ".wal").unlink(missing_ok=True)
+        t0 = time.perf_counter()
         digest = sha256_file(build_db)
+        steps["hash"] = time.perf_counter() - t0
         info = {
             "build_db": str(build_db),
             "raw_db": str(raw_db),
@@ -486,6 +640,8 @@ def build(
         mode=mode,
         select=selection,
         reason=reason,
+        plan=plan,
+        steps={k: round(v, 2) for k, v in steps.items()},
     )
 
 

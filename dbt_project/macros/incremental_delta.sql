@@ -12,6 +12,12 @@
   tables whose rows map one to one to this model's rows, keyed by the model's unique key).
   Otherwise none: the model recomputes all its rows (delete_rows(none) empties it first), so
   the result always equals a full rebuild.
+
+  Delta log: in the first wave of an incremental build (LEXRECON_DELTA has "log": true) each of
+  these models records, before its delete and after its insert, how many of its rows are in the
+  delta (the rows it deletes and recomputes) in the table _lexrecon_delta.delta_rows, which
+  lexrecon.warehouse.build creates before and drops after the build. Zero both times: the model
+  did not change, and the models downstream of it only (through it) need not be rebuilt.
 #}
 {% macro delta_since(allowed) %}
     {%- if not is_incremental() -%}
@@ -43,15 +49,47 @@
 {% endmacro %}
 
 
-{# Pre-hook of a time-entry grain incremental model: drop the rows about to be recomputed
-   (the changed entries' rows, or all rows when the model recomputes everything). #}
-{% macro time_entry_delta_delete(allowed) %}
+{# The rows of an incremental model of this grain ('time_entry' or 'line') that a delta run
+   deletes and recomputes: a where clause, or none when it recomputes all rows. #}
+{% macro delta_rows_filter(grain, since) %}
+    {%- if since is none -%}
+        {{ return(none) }}
+    {%- elif grain == 'time_entry' -%}
+        {{ return('time_entry_key in (' ~ time_entry_delta_keys(since) ~ ')') }}
+    {%- else -%}
+        {{ return(line_delta_filter(since)) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{# Pre-hook of an incremental model of this grain: log the delta rows (first wave only), then
+   drop the rows about to be recomputed (the changed entries' rows, or all rows when the model
+   recomputes everything). #}
+{% macro delta_delete(grain, allowed) %}
     {%- if is_incremental() -%}
-        {%- set since = delta_since(allowed) -%}
+        {%- set where = delta_rows_filter(grain, delta_since(allowed)) -%}
+        {{ delta_log('before', where) }}
         delete from {{ this }}
-        {%- if since is not none %}
-        where time_entry_key in ({{ time_entry_delta_keys(since) }})
+        {%- if where is not none %}
+        where {{ where }}
         {%- endif %}
+    {%- endif -%}
+{% endmacro %}
+
+
+{# Post-hook of an incremental model of this grain: log the delta rows after the insert. #}
+{% macro delta_logged(grain, allowed) %}
+    {%- if is_incremental() -%}
+        {{ delta_log('after', delta_rows_filter(grain, delta_since(allowed))) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro delta_log(phase, where) %}
+    {%- if fromjson(env_var('LEXRECON_DELTA', '{}')).get('log') -%}
+        insert into _lexrecon_delta.delta_rows
+        select '{{ this.identifier }}', '{{ phase }}', count(*) from {{ this }}
+        {%- if where is not none %} where {{ where }}{% endif %};
     {%- endif -%}
 {% endmacro %}
 
@@ -60,16 +98,4 @@
 {% macro line_delta_filter(since, prefix='') %}
     ({{ prefix }}time_entry_key in ({{ time_entry_delta_keys(since) }})
      or {{ prefix }}expense_key in ({{ time_entry_delta_keys(since) }}))
-{% endmacro %}
-
-
-{# Pre-hook of an invoice-line grain incremental model (see time_entry_delta_delete). #}
-{% macro line_delta_delete(allowed) %}
-    {%- if is_incremental() -%}
-        {%- set since = delta_since(allowed) -%}
-        delete from {{ this }}
-        {%- if since is not none %}
-        where {{ line_delta_filter(since) }}
-        {%- endif %}
-    {%- endif -%}
 {% endmacro %}

@@ -456,6 +456,9 @@ def build_incremental(ctx: BenchContext) -> dict:
         "ingest_s": round(ingest_s, 2),
         "build_s": round(build_s, 2),
         "publish_s": round(publish_s, 2),
+        "build_steps_s": result.steps,
+        "second_wave_models": len(result.plan.get("second_models", [])),
+        "unchanged": result.plan.get("unchanged", []),
         "nodes": dict(result.statuses),
         "slowest_models_s": {k: round(v, 2) for k, v in slowest},
     }

@@ -5,7 +5,8 @@ one more business day of time entries, plus an edit of an already *billed* Clio 
 narrative and task code: the invoice line that bills it must follow), loaded by the real dlt
 sources. The next build starts from the previous file (mode ``incremental``), the time-entry and
 invoice-line models take only the changed rows, and every table and view equals a full rebuild
-from the same raw file.
+from the same raw file. Before that, a day of new entries alone rebuilds nothing that depends on
+the (unchanged) invoice lines only.
 """
 from __future__ import annotations
 
@@ -86,6 +87,28 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
     same = build(raw_db, build_db)
     assert same.success and same.mode == "up to date" and not same.statuses
 
+    # a day of new (unbilled) entries only: the delta chain runs first; no invoice line
+    # changed, so nothing downstream only of the invoice lines is rebuilt (the AR, variance
+    # and collections models); equality with a full rebuild after such a day is
+    # tests/bench/test_bench_tiny.py's
+    first_day = append_day(firm)
+    for name in ("clio", "actionstep"):
+        run_source(name, firm, raw_db, pipelines_dir=pipes, unthrottled=True)
+    quiet = build(raw_db, build_db)
+    assert quiet.success and quiet.mode == "incremental", (quiet.reason, quiet.failures[:5])
+    assert {"fct_time_entries", "fct_invoice_lines"} <= set(quiet.plan["first"])
+    assert quiet.plan["delta_rows"]["fct_time_entries"] >= first_day["clio"]
+    assert quiet.plan["delta_rows"]["fct_invoice_lines"] == 0
+    assert "fct_invoice_lines" in quiet.plan["unchanged"]
+    ran = {r["unique_id"].split(".")[-1] for r in quiet.run_results["results"]
+           if r["unique_id"].startswith("model.")}
+    assert "fct_time_entries" in ran and "srv_prebill_ocg_exceptions" in ran
+    assert not ran & {"fct_invoices", "srv_collections_worklist", "fct_invoice_sales_variance",
+                      "srv_invoice_line_totals"}, ran
+    with duckdb.connect(str(build_db), read_only=True) as con:  # the delta log is gone
+        assert not con.execute("select count(*) from duckdb_tables() where schema_name = "
+                               "'_lexrecon_delta'").fetchone()[0]
+
     # the daily run: one more day of entries and an edited billed entry, loaded by dlt
     day = append_day(firm)
     edited_id = _edit_a_billed_entry(firm)
@@ -101,6 +124,7 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
     ran = {r["unique_id"].split(".")[-1] for r in inc.run_results["results"]
            if r["unique_id"].startswith("model.")}
     assert "fct_time_entries" in ran and "fct_invoices" in ran
+    assert inc.plan["delta_rows"]["fct_invoice_lines"] > 0  # the edited entry's line
     assert "stg_sales__revenue_bookings" not in ran and "fct_ar_aging" not in ran
     # the kept run results still cover every node of the file (the rest carried over), so
     # publish and the evidence pack see the whole build

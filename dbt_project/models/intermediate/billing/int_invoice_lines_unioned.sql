@@ -11,7 +11,8 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ line_delta_delete(" ~ allowed ~ ") }}"
+        pre_hook="{{ delta_delete('line', " ~ allowed ~ ") }}",
+        post_hook="{{ delta_logged('line', " ~ allowed ~ ") }}"
     )
 }}
 with

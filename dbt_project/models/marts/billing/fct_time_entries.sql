@@ -9,7 +9,8 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ time_entry_delta_delete(" ~ allowed ~ ") }}"
+        pre_hook="{{ delta_delete('time_entry', " ~ allowed ~ ") }}",
+        post_hook="{{ delta_logged('time_entry', " ~ allowed ~ ") }}"
     )
 }}
 with
