@@ -95,7 +95,7 @@
 
 
 {# Invoice lines linked to a new or changed time entry or (Clio) expense entry. #}
-{% macro line_delta_filter(since, prefix='') %}
-    ({{ prefix }}time_entry_key in ({{ time_entry_delta_keys(since) }})
-     or {{ prefix }}expense_key in ({{ time_entry_delta_keys(since) }}))
+{% macro line_delta_filter(since) %}
+    (time_entry_key in ({{ time_entry_delta_keys(since) }})
+     or expense_key in ({{ time_entry_delta_keys(since) }}))
 {% endmacro %}

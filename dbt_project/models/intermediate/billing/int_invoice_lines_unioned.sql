@@ -41,18 +41,6 @@ actionstep_bills as (
 
 ),
 
-time_entries as (
-
-    select * from {{ ref('int_time_entries_unioned') }}
-
-),
-
-expenses as (
-
-    select * from {{ ref('int_expenses_unioned') }}
-
-),
-
 timekeepers as (
 
     select * from {{ ref('int_timekeepers_conformed') }}
@@ -114,6 +102,34 @@ unioned as (
 
 ),
 
+delta_lines as (
+
+    select * from unioned
+    {%- if since is not none %}
+    where {{ line_delta_filter(since) }}
+    {%- endif %}
+
+),
+
+time_entries as (
+
+    select * from {{ ref('int_time_entries_unioned') }}
+    {%- if since is not none %}
+    -- only the entries of the lines recomputed (a semi-join: no hash table of every entry)
+    where time_entry_key in (select time_entry_key from delta_lines)
+    {%- endif %}
+
+),
+
+expenses as (
+
+    select * from {{ ref('int_expenses_unioned') }}
+    {%- if since is not none %}
+    where expense_key in (select expense_key from delta_lines)
+    {%- endif %}
+
+),
+
 final as (
 
     select
@@ -135,12 +151,9 @@ final as (
         te.task_code,
         te.activity_code,
         ex.expense_code
-    from unioned as u
+    from delta_lines as u
     left join time_entries as te on te.time_entry_key = u.time_entry_key
     left join expenses as ex on ex.expense_key = u.expense_key
-    {%- if since is not none %}
-    where {{ line_delta_filter(since, 'u.') }}
-    {%- endif %}
 
 )
 

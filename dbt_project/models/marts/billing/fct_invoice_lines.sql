@@ -39,6 +39,10 @@ matters as (
 time_entries as (
 
     select * from {{ ref('int_time_entries_valued') }}
+    {%- if since is not none %}
+    -- only the entries of the lines recomputed (a semi-join: no hash table of every entry)
+    where time_entry_key in (select time_entry_key from lines)
+    {%- endif %}
 
 ),
 

@@ -102,11 +102,8 @@ wip as (
     select mo.month, w.billing_partner_timekeeper_id,
            sum({{ to_usd('w.amount', 'fx.rate_to_usd') }}) as wip_usd
     from months as mo
-    -- in WIP at the month end: recorded by then, not billed by then (one range, so DuckDB
-    -- range-joins it instead of testing every month x item pair)
     inner join wip_items_dated as w
-        on mo.month_end >= w.entry_date
-        and mo.month_end < coalesce(w.billed_date, date '9999-12-31')
+        on w.entry_date <= mo.month_end and (w.billed_date is null or w.billed_date > mo.month_end)
     left join fx on fx.currency = upper(w.currency) and fx.month = mo.month
     group by all
 
