@@ -3,10 +3,13 @@
 grain: one row per (file_name, invoice_number, line_item_number, rule_code), as the engine
 reports them (lexrecon.ocg.engine.evaluate; shared/spec/check-contract.md).
 
-The LEDES-shaped line frame is rebuilt from the staged LEDES lines (stg_ledes__ledes_lines):
-text columns named by lexrecon.ledes.fields.column_name(), dates back to YYYYMMDD, numbers as
-decimal text. Lines whose values staging could not read arrive blank, and the engine switches
-off the rules that need them (the LEDES file checks report those, not this model).
+The LEDES-shaped line frame is read from the staged LEDES lines (stg_ledes__ledes_lines): only
+the columns the engine reads (lexrecon.ocg.engine.REQUIRED_COLUMNS, named by
+lexrecon.ledes.fields.column_name(); the projection runs in DuckDB), with dates and decimals kept
+typed: the engine reads a DATE as its YYYYMMDD text and a DECIMAL as its decimal text would read,
+without the trip through text. Lines whose values staging could not read arrive blank (null),
+and the engine switches off the rules that need them (the LEDES file checks report those, not
+this model).
 
 Rules files: every *.yml in the dbt var `ocg_rules_dir` (passed in as this model's config),
 default `$LEXRECON_FIRM/ocg` (lexrecon.config.paths().firm / "ocg"). A rules file that cannot be
@@ -20,39 +23,31 @@ from pathlib import Path
 import polars as pl
 
 from lexrecon.config import paths
-from lexrecon.ledes.fields import FIELDS_1998B, column_name
 from lexrecon.ocg.engine import REQUIRED_COLUMNS, evaluate
 from lexrecon.ocg.rules import load_rules
 
-DATE_FIELDS = ("invoice_date", "billing_start_date", "billing_end_date", "line_item_date")
 OUT_SCHEMA = {
     "file_name": pl.Utf8, "record_no": pl.Int64, "invoice_number": pl.Utf8,
     "line_item_number": pl.Utf8, "rule_code": pl.Utf8, "severity": pl.Utf8,
     "message": pl.Utf8, "amount_at_risk": pl.Decimal(18, 2), "rules_file": pl.Utf8,
 }
+LEDES_COLUMNS = tuple(c for c in REQUIRED_COLUMNS if c not in ("file", "record_no"))
 
 
 def rules_dir(configured: str | None) -> Path:
     return Path(configured) if configured else paths().firm / "ocg"
 
 
-def ledes_frame(staged: pl.DataFrame) -> pl.DataFrame:
-    """The staged lines as the engine reads them: one Utf8 column per LEDES field."""
-    cols = []
-    for field in FIELDS_1998B:
-        name = column_name(field)
-        if name not in staged.columns:
-            continue
-        col = pl.col(name)
-        if name in DATE_FIELDS:
-            cols.append(col.dt.strftime("%Y%m%d").alias(name))
-        else:
-            cols.append(col.cast(pl.Utf8).alias(name))
-    return staged.select(
-        pl.col("file_name").cast(pl.Utf8).alias("file"),
-        pl.col("record_no").cast(pl.Int64),
-        *cols,
-    )
+def ledes_frame(staged) -> pl.DataFrame:
+    """The staged lines (a DuckDB relation) as the engine reads them: ``file``, ``record_no``
+    and the LEDES columns it needs, read in one projection."""
+    missing = [c for c in LEDES_COLUMNS if c not in staged.columns]
+    if missing:
+        raise ValueError(f"stg_ledes__ledes_lines lacks LEDES column(s) {', '.join(missing)}")
+    return staged.project(", ".join(
+        ['"file_name"::varchar as "file"', '"record_no"::bigint as "record_no"']
+        + [f'"{c}"' for c in LEDES_COLUMNS]
+    )).pl()
 
 
 def model(dbt, session):
@@ -65,11 +60,7 @@ def model(dbt, session):
     rules = [load_rules(f) for f in files]
     source_of = {r.client_id: f.name for r, f in zip(rules, files)}
 
-    staged = dbt.ref("stg_ledes__ledes_lines").pl()
-    lines = ledes_frame(staged)
-    missing = [c for c in REQUIRED_COLUMNS if c not in lines.columns]
-    if missing:
-        raise ValueError(f"stg_ledes__ledes_lines lacks LEDES column(s) {', '.join(missing)}")
+    lines = ledes_frame(dbt.ref("stg_ledes__ledes_lines"))
     findings = evaluate(lines, rules)
     if findings.height == 0:
         return pl.DataFrame(schema=OUT_SCHEMA)
