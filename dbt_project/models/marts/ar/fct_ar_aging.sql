@@ -1,14 +1,9 @@
 -- grain: one row per as-of date and invoice with a non-zero open balance; as-of dates are every
 -- month-end of the data (plus var ar_as_of_date). For any other date, analysts call the table
--- macro marts.ar_aging_as_of(DATE '...') created by the post-hook below (same SQL).
-{{ config(
-    post_hook="create or replace macro {{ this.schema }}.ar_aging_as_of(as_of) as table "
-              ~ ar_aging_sql(
-                  'intermediate.int_invoices_unioned', 'intermediate.int_payments_unioned',
-                  'intermediate.int_ar_write_offs_unioned', 'staging.stg_ebilling__status_history',
-                  'intermediate.int_matters_conformed', 'intermediate.int_fx_month_end_rates',
-                  'select cast(as_of as date) as as_of_date')
-) }}
+-- macro marts.ar_aging_as_of(DATE '...'), and for many dates in one query
+-- marts.ar_aging_as_of_dates([DATE '...', ...]): both created by the post-hooks below from the
+-- same SQL (ar_aging_sql).
+{{ config(post_hook=ar_aging_table_macros('{{ this.schema }}')) }}
 
 {{ ar_aging_sql(
     ref('int_invoices_unioned'), ref('int_payments_unioned'), ref('int_ar_write_offs_unioned'),
