@@ -24,8 +24,10 @@ Sources: ``clio``, ``actionstep``, ``ebilling`` (REST, ``endpoint=`` or config),
 """
 from __future__ import annotations
 
+import copy
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,13 +131,54 @@ def canonical(name: str) -> str:
     return name
 
 
+class _RunDuckDb(dlt.destinations.duckdb):
+    """dlt's duckdb destination that works out its capabilities once per run.
+
+    dlt asks a destination for its capabilities about ten times per run (pipeline creation,
+    extract, normalize, load), and each time without a final configuration it resolves a
+    partial configuration through every config provider and section (~30 ms each). The answer
+    depends only on this factory's arguments, dlt's configuration and the naming convention,
+    none of which changes during a run, so it is kept per naming convention. A new factory is
+    made for every run (:func:`make_pipeline`), so a change of configuration between runs is
+    seen. Capabilities for a given final configuration (the load step) are not kept."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._caps_kept: dict[Any, Any] = {}
+        self._caps_lock = threading.Lock()
+
+    def capabilities(self, config: Any = None, naming: Any = None) -> Any:
+        if config is not None:
+            return super().capabilities(config, naming)
+        key = None if naming is None else (type(naming), naming.max_length,
+                                           naming.is_case_sensitive)
+        with self._caps_lock:
+            kept = self._caps_kept.get(key)
+            if kept is None:
+                kept = self._caps_kept[key] = super().capabilities(None, naming)
+        return copy.copy(kept)  # callers may set attributes on theirs
+
+
 def make_pipeline(name: str, raw_db: Path, pipelines_dir: Path) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=f"lexrecon_{name}",
-        destination=dlt.destinations.duckdb(str(raw_db)),
+        destination=_RunDuckDb(str(raw_db)),
         dataset_name=f"raw_{name}",
         pipelines_dir=str(pipelines_dir),
     )
+
+
+_RAW_DB_LOCKS: dict[str, threading.Lock] = {}
+_RAW_DB_LOCKS_GUARD = threading.Lock()
+
+
+def raw_db_lock(raw_db: Path) -> threading.Lock:
+    """The lock of this process for ``raw_db``: held while a run reads the file's tables or
+    dlt loads into it, so runs in threads of one process (:func:`run_sources`) extract and
+    normalize at the same time but write to the DuckDB file one at a time."""
+    key = str(Path(raw_db).resolve())
+    with _RAW_DB_LOCKS_GUARD:
+        return _RAW_DB_LOCKS.setdefault(key, threading.Lock())
 
 
 def build_source(name: str, firm_dir: Path | None, ledger: Ledger,
@@ -235,8 +278,13 @@ def run_source(
         # no vendor configured: serve the demo firm through this source's emulator
         from ingestion.emulators import start_all
 
+        # while the emulator loads the firm, import what the run will need
+        warming = threading.Thread(target=_warm_up, args=(name,), daemon=True,
+                                   name=f"lexrecon-{name}-imports")
+        warming.start()
         with start_all(firm, systems=(name,), unthrottled=unthrottled,
                        in_process=not emulator_process) as emulators:
+            warming.join()
             endpoint = endpoint_for(name, emulators)
             if "page_size" in options:
                 endpoint.pop("page_size", None)
@@ -245,24 +293,28 @@ def run_source(
                               on_progress=on_progress, **options)
     pipeline = make_pipeline(name, raw_db, pipelines_dir)
     ledger = Ledger(name, on_progress=on_progress)
+    raw_lock = raw_db_lock(raw_db)
     try:
         _drop_abandoned_extracts(pipeline)
         if pipeline.has_pending_data:  # a package an interrupted run left behind
             pipeline.normalize()
-            pipeline.load()
+            with raw_lock:
+                pipeline.load()
         if resources and name in REST_SOURCES:
             options["resources"] = list(resources)  # only the selected ones are built
         elif resources and name == "sales":
             options["tables"] = list(resources)
         if name == "ledes" and "append_tables" not in options:
-            loaded = _loaded_tables(raw_db, f"raw_{name}")
+            with raw_lock:
+                loaded = _loaded_tables(raw_db, f"raw_{name}")
             if loaded is not None:
                 options["append_tables"] = [t for t in ("ledes_lines", "ledes_files")
                                             if t not in loaded]
         source = build_source(name, firm, ledger, endpoint, **options)
         if resources and name == "ledes":
             source = source.with_resources(*resources)
-        _first_loads_append(source, raw_db, f"raw_{name}")
+        with raw_lock:
+            _first_loads_append(source, raw_db, f"raw_{name}")
         t0 = time.perf_counter()
         # one extract, one package: the data source first, then the ledger source (same
         # schema, so dlt reuses the package; its resources run after the data is exhausted)
@@ -278,7 +330,9 @@ def run_source(
         pipeline.normalize()
         crash_point("after-normalize")
         t2 = time.perf_counter()
-        pipeline.load()
+        with raw_lock:
+            t2 = time.perf_counter()  # (not the wait for another source's load)
+            pipeline.load()
         steps = {"extract": t1 - t0, "normalize": t2 - t1, "load": time.perf_counter() - t2}
     except PipelineStepFailed as exc:
         raise IngestError(name, _explain(exc)) from exc
@@ -292,6 +346,84 @@ def run_source(
                                    r["money_received"], r["money_loaded"],
                                    r["money_quarantined"])
                    for r in ledger.tally_rows(load_id)])
+
+
+def run_sources(
+    names: tuple[str, ...] | list[str],
+    firm_dir: str | Path | None = None,
+    raw_db: str | Path | None = None,
+    *,
+    pipelines_dir: str | Path | None = None,
+    unthrottled: bool = False,
+    emulator_process: bool = True,
+    on_progress: Callable[[str, str, int], None] | None = None,
+    **options: Any,
+) -> dict[str, LoadSummary]:
+    """Load several sources at once; returns each source's :class:`LoadSummary` by name.
+
+    Each source is an independent dlt pipeline with its own dataset, state and working
+    folder, so each runs in a thread of this process: a REST source with no vendor configured
+    first starts its emulator (its own child process, as in :func:`run_source`), so one
+    source's emulator loads its tables while another source already extracts, and the
+    sources extract and normalize at the same time. Writing to ``raw_db`` is
+    one source at a time (:func:`raw_db_lock`: DuckDB has one writer), so each load is the
+    same transaction as in a run of its own. Every source runs to its end even if another
+    fails; then the first failure is raised (an :class:`IngestError`), after the others'
+    loads are committed. The daily incremental run of the benchmark uses this for Clio and
+    Actionstep. ``options`` go to every source (see :func:`run_source`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [canonical(n) for n in names]
+    if len(set(names)) != len(names):
+        raise ValueError(f"a source named twice in {names}: its pipeline cannot run twice at once")
+    firm = Path(firm_dir) if firm_dir else None
+    p = paths()
+    raw_db = Path(raw_db or p.raw_db)
+    pipelines_dir = Path(pipelines_dir or p.pipelines_dir)
+
+    def one(name: str) -> LoadSummary:
+        return run_source(name, firm, raw_db, pipelines_dir=pipelines_dir,
+                          on_progress=on_progress, unthrottled=unthrottled,
+                          emulator_process=emulator_process, **options)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(names)),
+                            thread_name_prefix="lexrecon-source") as pool:
+        runs = {n: pool.submit(one, n) for n in names}
+        results: dict[str, LoadSummary] = {}
+        failed: BaseException | None = None
+        for n, fut in runs.items():
+            try:
+                results[n] = fut.result()
+            except BaseException as exc:  # noqa: BLE001 - every source runs to its end
+                failed = failed or exc
+    if failed is not None:
+        raise failed
+    return results
+
+
+# Modules a run imports on first use (Arrow, DuckDB, SQLAlchemy for dlt's credential parsing,
+# polars for the table declarations, dlt's DuckDB client), ~0.5 s of a process's first run.
+_WARM_UP_MODULES = (
+    "duckdb", "polars", "sqlalchemy", "pyarrow.parquet", "pyarrow.json",
+    "dlt.common.libs.pyarrow", "dlt.common.libs.sql_alchemy_compat",
+    "dlt.destinations.impl.duckdb.duck", "dlt.destinations.impl.duckdb.sql_client",
+    "dlt.sources.helpers.requests", "ingestion.demo_firm.schema",
+    "ingestion.sources.common.rest",
+)
+
+
+def _warm_up(name: str) -> None:
+    """Import what a run of ``name`` will need (a thread's work while an emulator starts in
+    its child process: the wait is otherwise idle). Only imports: nothing of dlt's pipeline
+    or configuration is touched, and a module that fails to import here is imported (and
+    fails) in the run as before."""
+    import importlib
+
+    for module in (*_WARM_UP_MODULES, f"ingestion.sources.{name}"):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001, S112 - the run imports it again and reports
+            continue
 
 
 def _drop_abandoned_extracts(pipeline: dlt.Pipeline) -> list[str]:

@@ -1,13 +1,16 @@
 """``lexrecon ingest``: load the source systems into raw.duckdb with dlt.
 
-    lexrecon ingest [--source NAME ...] [--firm DIR] [--raw-db PATH] [--verbose]
+    lexrecon ingest [--source NAME ...] [--jobs N] [--firm DIR] [--raw-db PATH] [--verbose]
 
 Sources: clio, actionstep, ebilling (REST), ledes (LEDES inbox files), sales (SQL database).
 A REST source whose ``sources.<name>.base_url`` is configured (dlt config or environment,
 e.g. ``SOURCES__CLIO__BASE_URL``) talks to that server; otherwise the command serves the demo
 firm through the emulators (``ingestion.emulators.start_all``, unthrottled, in a child
-process) for the run and stops them afterwards. Shows progress while loading and ends with a table per source and resource:
-received, loaded, quarantined, and the money of each. Exits 1 if a source failed, with a
+process) for the run and stops them afterwards. ``--jobs N`` sources run at once (default 2), each
+in a thread: they extract and normalize at the same time and write to raw.duckdb one at a time
+(``ingestion.pipeline.raw_db_lock``), as ``ingestion.pipeline.run_sources`` does. Shows progress
+while loading and ends with a table per source and resource: received, loaded, quarantined, and
+the money of each. Exits 1 if a source failed, with a
 message saying which source, what happened and what to do.
 """
 from __future__ import annotations
@@ -32,6 +35,8 @@ def add_parser(subparsers: Any) -> None:
                    help="the demo firm folder (default: lexrecon.config.paths().firm)")
     p.add_argument("--raw-db", type=Path, default=None,
                    help="the DuckDB file to write (default: lexrecon.config.paths().raw_db)")
+    p.add_argument("--jobs", "-j", type=int, default=2, metavar="N",
+                   help="sources loaded at the same time (default 2; 1: one after another)")
     p.add_argument("--verbose", "-v", action="store_true", help="show dlt's warnings and logs")
     p.set_defaults(func=run)
 
@@ -81,42 +86,47 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[dim]serving the demo firm {firm} through emulators for: "
                       f"{', '.join(need_emulators)}[/dim]")
 
-    summaries = []
-    failures: list[IngestError | Exception] = []
+    outcomes: dict[str, Any] = {}  # name -> LoadSummary, or the IngestError it failed with
     started = time.perf_counter()
     try:
         with Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[source]:<11}"),
                       TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=console, transient=False) as progress:
-            for name in names:
-                task = progress.add_task("starting", source=name, total=None)
+            tasks = {name: progress.add_task("waiting", source=name, total=None)
+                     for name in names}
 
-                def on_progress(source: str, resource: str, received: int,
-                                task: Any = task) -> None:
+            def load(name: str) -> None:
+                task = tasks[name]
+
+                def on_progress(source: str, resource: str, received: int) -> None:
                     progress.update(task, description=f"{resource}: {received:,} records")
 
+                progress.update(task, description="starting")
                 try:
                     summary = run_source(name, firm, raw_db, pipelines_dir=p.pipelines_dir,
                                          endpoint=endpoints.get(name),
                                          on_progress=on_progress)
                 except IngestError as exc:
-                    failures.append(exc)
-                    progress.update(task, description="[red]failed[/red]")
-                    progress.stop_task(task)
-                    continue
+                    outcomes[name] = exc
                 except Exception as exc:  # noqa: BLE001 - a bug: still say which source
-                    failures.append(IngestError(
+                    outcomes[name] = IngestError(
                         name, f"{type(exc).__name__}: {exc}. This looks like a bug; run "
-                              f"`lexrecon ingest --source {name} --verbose` and report it."))
+                              f"`lexrecon ingest --source {name} --verbose` and report it.")
+                else:
+                    outcomes[name] = summary
+                    progress.update(task, description=(
+                        f"[green]{summary.received:,} received, {summary.loaded:,} loaded, "
+                        f"{summary.quarantined:,} quarantined[/green] "
+                        f"({summary.rows_per_second:,.0f} records/s)"))
+                if isinstance(outcomes[name], IngestError):
                     progress.update(task, description="[red]failed[/red]")
-                    progress.stop_task(task)
-                    continue
-                summaries.append(summary)
-                progress.update(task, description=(
-                    f"[green]{summary.received:,} received, {summary.loaded:,} loaded, "
-                    f"{summary.quarantined:,} quarantined[/green] "
-                    f"({summary.rows_per_second:,.0f} records/s)"))
                 progress.stop_task(task)
+
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=max(1, min(args.jobs, len(names))),
+                                    thread_name_prefix="lexrecon-ingest") as pool:
+                list(pool.map(load, names))
     finally:
         if emulators is not None:
             emulators.stop()
@@ -126,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
                          ("loaded", "right"), ("quarantined", "right"),
                          ("money loaded", "right"), ("money quar.", "right")):
         table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    summaries = [o for n in names if not isinstance(o := outcomes.get(n), IngestError | None)]
+    failures = [o for n in names if isinstance(o := outcomes.get(n), IngestError)]
     redelivered = 0
     for s in summaries:
         for r in s.resources:

@@ -9,6 +9,7 @@ gone) and stops the servers.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 
@@ -31,7 +32,11 @@ def main(argv: list[str]) -> int:
         sys.stdin.read()  # blocks until the parent closes the pipe (or exits)
     finally:
         emu.stop()
-    return 0
+    # Exit without the interpreter's tear-down: freeing the tables (gigabytes at large scale)
+    # object by object made the parent wait ~0.3 s per child for nothing. The servers are
+    # stopped and stdout flushed; nothing else is buffered.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ class EbillingEmulator(EmulatorServer):
             if got is None:
                 a = self.tables["adjustments"]
                 rows = a.encode(slice(0, len(a)), tuple(a.columns), string_money)
-                inv = a.render_df["invoiceId"].to_list()
+                inv = a.df["invoiceId"].to_list()
                 grouped: dict[Any, list[str]] = {}
                 for k, r in zip(inv, rows):
                     grouped.setdefault(k, []).append(r)

@@ -29,8 +29,10 @@ from .faults import Faults, FaultState, faults_from_env
 from .oauth import OAuthError, TokenStore
 
 CURSOR_COLUMNS = ("updated_at", "modifiedTimestamp", "lastModified")
+OFFSET_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"  # text timestamps as Actionstep sends them
 _MIN_US = np.iinfo(np.int64).min
 BLOCK_ROWS = 4096                  # rows encoded to JSON together and cached
+EAGER_RENDER_ROWS = 500_000        # tables up to this size are rendered at start-up
 BLOCK_CACHE_BYTES = 192 * 2**20    # per table: encoded JSON kept in memory
 _SENTINEL = "\x01\x02"              # marks money values inside the JSON text ...
 _SENTINEL_JSON = "\\u0001\\u0002"   # ... as the JSON writer escapes it
@@ -64,40 +66,99 @@ def parse_timestamp(text: str, what: str = "timestamp") -> int:
 # Tables
 # ---------------------------------------------------------------------------------------
 class Table:
-    """One resource: rows sorted by primary key, ready to be sliced and encoded."""
+    """One resource: rows sorted by primary key, ready to be sliced and encoded.
+
+    Only what every request needs is built when the server starts (the rows in key order and
+    the key column); the rest is built on first use and kept: the cursor and ``created_at``
+    columns as epoch microseconds (for ``updated_since`` filters) and the timestamp format of
+    each datetime column. Timestamps of a table over ``EAGER_RENDER_ROWS`` rows are rendered as
+    text per block of rows when the block is first encoded, not for the whole table at
+    start-up, so a daily incremental run against millions of rows starts in a fraction of the
+    time and renders only the rows it serves (smaller tables are rendered whole at start-up).
+    """
 
     def __init__(self, name: str, df: pl.DataFrame, *, ts_format: str,
                  null_relations: bool, rename: Callable[[str], str] | None = None):
         self.name = name
         self.pk = df.columns[0]
-        df = df.sort(self.pk, nulls_last=True)
+        if not _sorted_without_nulls(df[self.pk]):
+            df = df.sort(self.pk, nulls_last=True)
         self.df = df  # typed, for filters ($filter) and ids
         self.columns = list(df.columns)
         self.ids = df[self.pk].to_numpy()
         self.null_relations = null_relations
+        self.ts_format = ts_format
         self.cursor_col = next((c for c in CURSOR_COLUMNS if c in df.columns), None)
-        self.cursor_us = self._epoch_us(self.cursor_col) if self.cursor_col else None
-        self.created_us = self._epoch_us("created_at") if "created_at" in df.columns else None
         self.decimal_cols = [c for c, t in df.schema.items() if isinstance(t, pl.Decimal)]
-        render = []
-        for c, t in df.schema.items():
-            if isinstance(t, pl.Datetime):
-                col = pl.col(c)
-                if t.time_zone is not None:
-                    col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-                has_frac = bool(df.select((pl.col(c).dt.microsecond() != 0).any()).item())
-                fmt = ts_format.replace("%S", "%S%.6f") if has_frac else ts_format
-                render.append(col.dt.strftime(fmt).alias(c))
-            else:
-                render.append(pl.col(c))
-        self.render_df = df.select(render)
         self.rename = rename or (lambda c: c)
+        self._lazy: dict[str, Any] = {}
+        self._lazy_lock = threading.Lock()
         self._expr_cache: dict[tuple, pl.Expr] = {}
         self._index_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._blocks: OrderedDict[tuple, list[str]] = OrderedDict()
         self._block_bytes: dict[tuple, int] = {}
         self._cached_bytes = 0
         self.lock = threading.Lock()
+        # a small table is rendered whole now, as every table was before: it costs little
+        # (~0.1 s per 500k rows) and its first pages are then as quick as the rest
+        self._render_df = df.select(self.render) if df.height <= EAGER_RENDER_ROWS else None
+
+    def _once(self, key: str, build: Callable[[], Any]) -> Any:
+        """``build()`` on first use, then the kept value (one build even with threads)."""
+        got = self._lazy.get(key, _MISSING)
+        if got is _MISSING:
+            with self._lazy_lock:
+                got = self._lazy.get(key, _MISSING)
+                if got is _MISSING:
+                    got = self._lazy[key] = build()
+        return got
+
+    @property
+    def cursor_us(self) -> np.ndarray | None:
+        """The cursor column (updated_at, modifiedTimestamp or lastModified) as epoch µs
+        (null: the smallest int64), in row order; None if the table has no cursor."""
+        if self.cursor_col is None:
+            return None
+        return self._once("cursor_us", lambda: self._epoch_us(self.cursor_col))
+
+    @property
+    def created_us(self) -> np.ndarray | None:
+        if "created_at" not in self.df.columns:
+            return None
+        return self._once("created_us", lambda: self._epoch_us("created_at"))
+
+    @property
+    def render(self) -> list[pl.Expr]:
+        """Per column, the expression giving its value as served (timestamps as text in the
+        vendor's format, with microseconds only where the column has any)."""
+        def build() -> list[pl.Expr]:
+            render = []
+            for c, t in self.df.schema.items():
+                if isinstance(t, pl.Datetime):
+                    col = pl.col(c)
+                    if t.time_zone is not None:
+                        col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+                    has_frac = bool(self.df.select(
+                        (pl.col(c).dt.microsecond() != 0).any()).item())
+                    fmt = self.ts_format.replace("%S", "%S%.6f") if has_frac else self.ts_format
+                    render.append(col.dt.strftime(fmt).alias(c))
+                else:
+                    render.append(pl.col(c))
+            return render
+        return self._once("render", build)
+
+    def rendered(self, rows: slice | np.ndarray) -> pl.DataFrame:
+        """The rows at these positions (a slice or positions) with every value as served."""
+        whole = self._render_df
+        if whole is None:
+            whole, late = self.df, True
+        else:
+            late = False
+        if isinstance(rows, slice):
+            part = whole.slice(rows.start, rows.stop - rows.start)
+        else:
+            part = whole[rows]
+        return part.select(self.render) if late else part
 
     def __len__(self) -> int:
         return self.df.height
@@ -106,6 +167,12 @@ class Table:
         t = self.df.schema[col]
         c = pl.col(col)
         if t == pl.String:
+            # the vendors' own format first (10x faster than letting polars infer one); any
+            # value it does not read sends the whole column the general way below
+            fast = self.df.select(c.str.to_datetime(OFFSET_TS_FORMAT, time_zone="UTC",
+                                                    strict=False).dt.epoch("us").alias("x"))["x"]
+            if fast.null_count() == self.df[col].null_count():
+                return fast.fill_null(_MIN_US).to_numpy()
             c = c.str.to_datetime(time_zone="UTC", strict=False)
         elif isinstance(t, pl.Date):
             c = c.cast(pl.Datetime("us"))
@@ -178,10 +245,7 @@ class Table:
         return exprs
 
     def _encode_direct(self, rows: slice | np.ndarray, key: tuple) -> list[str]:
-        if isinstance(rows, slice):
-            part = self.render_df.slice(rows.start, rows.stop - rows.start)
-        else:
-            part = self.render_df[rows]
+        part = self.rendered(rows)
         if part.height == 0:
             return []
         return part.select(self.encoder(*key).alias("j"))["j"].to_list()
@@ -249,21 +313,42 @@ class Table:
 
     def since(self, gt_us: int | None = None, ge_us: int | None = None,
               created_ge_us: int | None = None) -> np.ndarray | None:
-        """Positions of rows passing the cursor filters (None = all rows)."""
+        """Positions of rows passing the cursor filters (None = all rows), ascending.
+
+        One vectorised comparison over the column (~13 ms for 5M rows), cached per filter:
+        paging through one filter scans once. (A sorted index would answer in O(log n) but
+        costs ~0.9 s to build for 5M rows, more than the handful of distinct filters an
+        incremental run sends to an emulator process that lives for one run.)"""
         if gt_us is None and ge_us is None and created_ge_us is None:
             return None
 
         def build() -> np.ndarray:
             mask = np.ones(len(self), dtype=bool)
-            if self.cursor_us is not None:
+            cursor = self.cursor_us
+            if cursor is not None:
                 if gt_us is not None:
-                    mask &= self.cursor_us > gt_us
+                    mask &= cursor > gt_us
                 if ge_us is not None:
-                    mask &= self.cursor_us >= ge_us
-            if created_ge_us is not None and self.created_us is not None:
-                mask &= self.created_us >= created_ge_us
+                    mask &= cursor >= ge_us
+            created = self.created_us
+            if created_ge_us is not None and created is not None:
+                mask &= created >= created_ge_us
             return np.flatnonzero(mask)
         return self.cached_index(("since", gt_us, ge_us, created_ge_us), build)
+
+
+_MISSING = object()
+
+
+def _sorted_without_nulls(s: pl.Series) -> bool:
+    """Whether ``s`` is already in ascending order with no nulls (then no sort is needed)."""
+    if s.null_count() or len(s) < 2:
+        return s.null_count() == 0
+    try:
+        values = s.to_numpy()
+        return bool((values[1:] >= values[:-1]).all())
+    except (TypeError, ValueError, pl.exceptions.PolarsError):
+        return False
 
 
 def load_tables(folder: Path, **kw: Any) -> dict[str, Table]:
@@ -473,7 +558,7 @@ class EmulatorServer:
         self._httpd.app = self  # type: ignore[attr-defined]
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.2},
+                                        kwargs={"poll_interval": 0.05},
                                         name=f"{self.name}-emulator", daemon=True)
         self._thread.start()
         return self
