@@ -47,7 +47,7 @@ ar_write_offs as (
 
 ),
 
-line_values as (
+lines_itemised as (
 
     -- One group per billed item: an entry billed on one line, or on one line per payer when
     -- the matter is split (each payer's line has the full quantity x price and its share in the
@@ -58,19 +58,51 @@ line_values as (
             l.expense_key,
             i.matter_number || '|' || cast(i.billing_start_date as varchar) || '|' || l.line_number
         ) as billed_item_key,
-        min(l.invoice_line_key) as invoice_line_key,
-        min(l.invoice_number) as invoice_number,
-        min(l.line_number) as line_number,
-        min(i.matter_number) as matter_number,
-        min(l.timekeeper_id) as timekeeper_id,
-        min(i.invoice_date) as invoice_date,
-        min(i.currency) as currency,
-        max(cast(round(l.quantity * l.unit_price, 2) as decimal(18, 2))) as gross_amount,
-        sum(l.line_total) as billed_amount
+        l.invoice_line_key,
+        l.invoice_number,
+        l.line_number,
+        i.matter_number,
+        l.timekeeper_id,
+        i.invoice_date,
+        i.currency,
+        cast(round(l.quantity * l.unit_price, 2) as decimal(18, 2)) as gross_amount,
+        l.line_total
     from invoice_lines as l
     inner join invoices as i on i.invoice_number = l.invoice_number
     where i.status <> 'void'
-    group by 1
+
+),
+
+discounted_items as (
+
+    -- the items billed for less than quantity x price: only their lines need the text columns
+    -- below (aggregating those over every line costs more than the rest of the model)
+    select
+        billed_item_key,
+        max(gross_amount) as gross_amount,
+        sum(line_total) as billed_amount
+    from lines_itemised
+    group by billed_item_key
+    having max(gross_amount) - sum(line_total) > 0
+
+),
+
+line_values as (
+
+    select
+        d.billed_item_key,
+        min(l.invoice_line_key) as invoice_line_key,
+        min(l.invoice_number) as invoice_number,
+        min(l.line_number) as line_number,
+        min(l.matter_number) as matter_number,
+        min(l.timekeeper_id) as timekeeper_id,
+        min(l.invoice_date) as invoice_date,
+        min(l.currency) as currency,
+        any_value(d.gross_amount) as gross_amount,
+        any_value(d.billed_amount) as billed_amount
+    from discounted_items as d
+    inner join lines_itemised as l on l.billed_item_key is not distinct from d.billed_item_key
+    group by d.billed_item_key
 
 ),
 
@@ -104,6 +136,15 @@ appeal_recoveries as (
 
 ),
 
+adjusted_lines as (
+
+    -- the lines e-billing adjusted (a semi-join: no hash table of every invoice line)
+    select invoice_number, line_number, timekeeper_id
+    from invoice_lines
+    where (invoice_number, line_number) in (select invoice_number, line_item_number from adjustments)
+
+),
+
 ebilling_reductions as (
 
     select
@@ -123,7 +164,7 @@ ebilling_reductions as (
     from adjustments as a
     left join invoices as i on i.invoice_number = a.invoice_number
     left join ebilling_invoices as e on e.ebilling_invoice_id = a.ebilling_invoice_id
-    left join invoice_lines as l
+    left join adjusted_lines as l
         on l.invoice_number = a.invoice_number and l.line_number = a.line_item_number
     left join appeal_recoveries as r on r.adjustment_id = a.adjustment_id
     left join reasons as n on n.reason_text = a.reason_text

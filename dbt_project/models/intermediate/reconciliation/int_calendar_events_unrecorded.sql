@@ -29,7 +29,9 @@ clients as (
 
 time_entries as (
 
-    select * from {{ ref('int_time_entries_unioned') }}
+    -- the stored entries (one row per int_time_entries_unioned row, same columns and values):
+    -- reading the view would join every entry to its matter and bill again
+    select * from {{ ref('int_time_entries_valued') }}
 
 ),
 
@@ -63,8 +65,12 @@ events as (
 
 recorded_days as (
 
+    -- only the days of the calendar entries (a semi-join: no hash table of every entry's day)
     select distinct timekeeper_id, matter_number, entry_date
     from time_entries
+    where (timekeeper_id, matter_number, entry_date) in (
+        select timekeeper_id, matter_number, event_date from events
+    )
 
 ),
 
