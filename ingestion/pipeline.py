@@ -427,22 +427,31 @@ def _warm_up(name: str) -> None:
 
 
 def _drop_abandoned_extracts(pipeline: dlt.Pipeline) -> list[str]:
-    """Remove what killed extracts left behind: dlt extracts into a folder of its own under
-    ``<working dir>/normalize`` (16 hex digits) and commits a package by renaming it into
-    ``extracted``; a folder still there was never committed, is not a package and would
-    never be loaded, so it only piles up. (A pipeline is run by one process at a time: raw.duckdb
-    has one writer.) Returns the names removed."""
+    """Remove what killed extracts and normalizes left behind (a pipeline is run by one process
+    at a time: raw.duckdb has one writer). Returns the names removed.
+
+    - dlt extracts into a folder of its own under ``<working dir>/normalize`` (16 hex digits)
+      and commits a package by renaming it into ``extracted``; a folder still there was never
+      committed, is not a package and would never be loaded, so it only piles up.
+    - normalize commits the normalized package into ``load/normalized`` (or it is already
+      loaded) *before* it deletes the extracted package; a run killed while deleting leaves a
+      half-deleted ``extracted/<load id>`` (seen: no ``new_jobs`` folder) that the next
+      normalize fails on. Its data is in the committed package, so the leftover goes."""
     import re
     import shutil
 
-    root = Path(pipeline.working_dir) / "normalize"
+    work = Path(pipeline.working_dir)
+    root = work / "normalize"
     if not root.is_dir():
         return []
-    gone = [p.name for p in root.iterdir()
-            if p.is_dir() and re.fullmatch(r"[0-9a-f]{16}", p.name)]
-    for name in gone:
-        shutil.rmtree(root / name, ignore_errors=True)
-    return gone
+    gone = [p for p in root.iterdir() if p.is_dir() and re.fullmatch(r"[0-9a-f]{16}", p.name)]
+    extracted = root / "extracted"
+    if extracted.is_dir():
+        gone += [p for p in extracted.iterdir() if p.is_dir() and any(
+            (work / "load" / stage / p.name).is_dir() for stage in ("normalized", "loaded"))]
+    for path in gone:
+        shutil.rmtree(path, ignore_errors=True)
+    return [p.name for p in gone]
 
 
 def _loaded_tables(raw_db: Path, dataset: str) -> set[str] | None:
