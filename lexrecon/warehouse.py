@@ -253,10 +253,10 @@ def changed_raw_tables(raw_db: Path, state: dict) -> list[str]:
 _LOAD_ID = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 
 
-def delta_spec(manifest: Path, state: dict, changed: list[str]) -> dict:
+def delta_spec(doc: dict, state: dict, changed: list[str]) -> dict:
     """What the incremental marts need (macros/incremental_delta.sql): the previous build's
-    marks of the changed raw tables, and per model the changed raw tables upstream of it."""
-    doc = json.loads(manifest.read_text())
+    marks of the changed raw tables, and per model the changed raw tables upstream of it
+    (``doc``: dbt's manifest of the previous build)."""
     raw_of = {uid: _raw_table(s) for uid, s in doc.get("sources", {}).items()}
     parents: dict[str, list[str]] = doc.get("parent_map", {})
     memo: dict[str, frozenset[str]] = {}
@@ -334,10 +334,10 @@ def _delta_logged(node: dict) -> bool:
                for hook in node.get("config", {}).get("post-hook", []))
 
 
-def plan_waves(manifest: Path, changed: list[str]) -> Waves | None:
-    """The two runs of an incremental build of the changed raw tables, or None when no model
-    downstream of them logs its delta rows (then one run of ``source:...+``)."""
-    doc = json.loads(manifest.read_text())
+def plan_waves(doc: dict, changed: list[str]) -> Waves | None:
+    """The two runs of an incremental build of the changed raw tables (``doc``: dbt's manifest
+    of the previous build), or None when no model downstream of them logs its delta rows (then
+    one run of ``source:...+``)."""
     nodes, parents, children = doc["nodes"], doc["parent_map"], doc["child_map"]
     wanted = set(changed)
     sources = {uid for uid, s in doc.get("sources", {}).items() if _raw_table(s) in wanted}
@@ -480,6 +480,7 @@ def build(
     mode, reason = "full", ""
     state = None
     delta: dict = {}
+    previous_manifest: dict = {}  # dbt's manifest of the previous build (incremental)
     changed: list[str] = []
     steps: dict[str, float] = {}  # seconds of the build's steps
     if selection:
@@ -496,7 +497,8 @@ def build(
             mode = "incremental"
             changed = changed_raw_tables(raw_db, state)
             selection = [f"{state['sources'][key]}+" for key in changed]
-            delta = delta_spec(manifest_path(build_db), state, changed)
+            previous_manifest = json.loads(manifest_path(build_db).read_text())
+            delta = delta_spec(previous_manifest, state, changed)
             if not selection and sha256_file(build_db) != state["sha256"]:
                 state, mode = None, "full"
                 reason = "the previous build file changed after it was built"
@@ -552,7 +554,7 @@ def build(
                 _close_duckdb_environment()
         return ok, error, json.loads(results_file.read_text()) if results_file.is_file() else {}
 
-    waves = plan_waves(manifest_path(build_db), changed) if (
+    waves = plan_waves(previous_manifest, changed) if (
         mode == "incremental" and tmp_db.is_file()) else None
     plan: dict = {}
     t0 = time.perf_counter()

@@ -7,11 +7,13 @@
     changed_upstream model name -> the raw tables upstream of it that changed since
   (from dbt's manifest of the previous build, whose project fingerprint is the same).
 
-  delta_since(allowed) returns `since` when this model may take only the changed rows: it is
-  an incremental run and every changed raw table upstream of the model is in `allowed` (raw
-  tables whose rows map one to one to this model's rows, keyed by the model's unique key).
-  Otherwise none: the model recomputes all its rows (delete_rows(none) empties it first), so
-  the result always equals a full rebuild.
+  The four delta models (int_time_entries_valued, fct_time_entries: grain 'time_entry';
+  int_invoice_lines_unioned, fct_invoice_lines: grain 'line') take their config from
+  delta_model_config(grain). delta_since() returns `since` when the model may take only the
+  changed rows: it is an incremental run and every changed raw table upstream of the model is
+  one of delta_raw_tables() (raw tables whose rows map one to one to the model's rows, keyed by
+  its unique key). Otherwise none: the model recomputes all its rows (delta_delete empties it
+  first), so the result always equals a full rebuild.
 
   Delta log: in the first wave of an incremental build (LEXRECON_DELTA has "log": true) each of
   these models records, before its delete and after its insert, how many of its rows are in the
@@ -19,7 +21,24 @@
   lexrecon.warehouse.build creates before and drops after the build. Zero both times: the model
   did not change, and the models downstream of it only (through it) need not be rebuilt.
 #}
-{% macro delta_since(allowed) %}
+{% macro delta_raw_tables() %}
+    {{ return(['raw_clio.activities', 'raw_actionstep.timeentries']) }}
+{% endmacro %}
+
+
+{# config() of a delta model of this grain: `{{ config(**delta_model_config('line')) }}`. #}
+{% macro delta_model_config(grain) %}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'pre_hook': "{{ delta_delete('" ~ grain ~ "') }}",
+        'post_hook': "{{ delta_logged('" ~ grain ~ "') }}",
+    }) }}
+{% endmacro %}
+
+
+{% macro delta_since() %}
     {%- if not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
@@ -29,7 +48,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- for table in changed -%}
-        {%- if table not in allowed -%}
+        {%- if table not in delta_raw_tables() -%}
             {{ return(none) }}
         {%- endif -%}
     {%- endfor -%}
@@ -65,9 +84,9 @@
 {# Pre-hook of an incremental model of this grain: log the delta rows (first wave only), then
    drop the rows about to be recomputed (the changed entries' rows, or all rows when the model
    recomputes everything). #}
-{% macro delta_delete(grain, allowed) %}
+{% macro delta_delete(grain) %}
     {%- if is_incremental() -%}
-        {%- set where = delta_rows_filter(grain, delta_since(allowed)) -%}
+        {%- set where = delta_rows_filter(grain, delta_since()) -%}
         {{ delta_log('before', where) }}
         delete from {{ this }}
         {%- if where is not none %}
@@ -78,9 +97,9 @@
 
 
 {# Post-hook of an incremental model of this grain: log the delta rows after the insert. #}
-{% macro delta_logged(grain, allowed) %}
+{% macro delta_logged(grain) %}
     {%- if is_incremental() -%}
-        {{ delta_log('after', delta_rows_filter(grain, delta_since(allowed))) }}
+        {{ delta_log('after', delta_rows_filter(grain, delta_since())) }}
     {%- endif -%}
 {% endmacro %}
 

@@ -2,19 +2,10 @@
 -- force on the entry date, with what was billed for it and the billing realization
 -- Incremental (macros/incremental_delta.sql): when only time entries changed upstream, only the
 -- new and changed entries are recomputed; otherwise every row is.
-{%- set allowed = ['raw_clio.activities', 'raw_actionstep.timeentries'] %}
 -- depends_on: {{ ref('stg_clio__activities') }}
 -- depends_on: {{ ref('stg_actionstep__time_entries') }}
-{%- set since = delta_since(allowed) %}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ delta_delete('time_entry', " ~ allowed ~ ") }}",
-        post_hook="{{ delta_logged('time_entry', " ~ allowed ~ ") }}"
-    )
-}}
+{%- set since = delta_since() %}
+{{ config(**delta_model_config('time_entry')) }}
 with
 
 time_entries as (

@@ -1,18 +1,9 @@
 -- grain: one row per LPM invoice line (invoice_line_key); (invoice_number, line_number) unique
 -- Incremental like int_invoice_lines_unioned (macros/incremental_delta.sql).
-{%- set allowed = ['raw_clio.activities', 'raw_actionstep.timeentries'] %}
 -- depends_on: {{ ref('stg_clio__activities') }}
 -- depends_on: {{ ref('stg_actionstep__time_entries') }}
-{%- set since = delta_since(allowed) %}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ delta_delete('line', " ~ allowed ~ ") }}",
-        post_hook="{{ delta_logged('line', " ~ allowed ~ ") }}"
-    )
-}}
+{%- set since = delta_since() %}
+{{ config(**delta_model_config('line')) }}
 with
 
 lines as (

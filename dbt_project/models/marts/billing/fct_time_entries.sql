@@ -1,18 +1,9 @@
 -- grain: one row per time entry (time_entry_key = '<system>:<source id>') from both LPMs
 -- Incremental like int_time_entries_valued (macros/incremental_delta.sql).
-{%- set allowed = ['raw_clio.activities', 'raw_actionstep.timeentries'] %}
 -- depends_on: {{ ref('stg_clio__activities') }}
 -- depends_on: {{ ref('stg_actionstep__time_entries') }}
-{%- set since = delta_since(allowed) %}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ delta_delete('time_entry', " ~ allowed ~ ") }}",
-        post_hook="{{ delta_logged('time_entry', " ~ allowed ~ ") }}"
-    )
-}}
+{%- set since = delta_since() %}
+{{ config(**delta_model_config('time_entry')) }}
 with
 
 time_entries as (
