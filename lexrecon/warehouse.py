@@ -5,19 +5,22 @@ database, closes DuckDB, then moves it over the build path and keeps dbt's run r
 (``<build_db>.run_results.json``) for the evidence pack. It never touches the serving file.
 
 A build with no selection is *incremental* when it can be (the daily run): when the previous
-build file is green, unchanged since it was built (sha256), made from the same raw file, dbt
-project, OCG rules, vars and versions (a fingerprint kept in ``<build_db>.state.json``), it
-starts from a copy of that file and runs only ``source:<src>.<table>+`` for every raw table whose
-newest ``_dlt_load_id`` changed (nothing at all when none did). Otherwise, or with
-``full_refresh``, it builds everything into an empty file. See docs/warehouse.md.
+build - the build file, or the serving file it was published to - is green, unchanged since it
+was built (sha256), made from the same raw file, dbt project, OCG rules, vars and versions (a
+fingerprint kept in ``<file>.state.json``), it starts from a copy of that file and runs only
+``source:<src>.<table>+`` for every raw table whose newest ``_dlt_load_id`` changed (nothing at
+all when none did). Otherwise, or with ``full_refresh``, it builds everything into an empty
+file. See docs/warehouse.md.
 
 ``publish`` refuses unless those run results are all green and belong to that very build file
-(sha256 recorded at build time, checked on the bytes as they are copied), then copies the build
-next to the serving file and atomically ``os.replace``s it: readers holding the old file keep it until they reconnect, and a failed
+(sha256 recorded at build time), then moves the build file over the serving file with
+``os.replace`` (its side files go with it; ``keep_build`` copies it instead, hashing the bytes
+as they are copied): readers holding the old file keep it until they reconnect, and a failed
 build never reaches them.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -90,12 +93,35 @@ def state_path(build_db: Path | str) -> Path:
     return build_db.with_name(build_db.name + ".state.json")
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+def sha256_file(path: Path, chunk: int = 8 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_signature(path: Path) -> list[int]:
+    """Inode, size and modification time (ns) of a file: any write to it changes them."""
+    st = path.stat()
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _hash_unchanged(path: Path) -> tuple[str, list[int]]:
+    """sha256 of ``path`` and its signature, both of the same bytes (else it raises)."""
+    before = file_signature(path)
+    digest = sha256_file(path)
+    if file_signature(path) != before:
+        raise RuntimeError(f"{path} changed while it was being hashed")
+    return digest, before
+
+
+def _unchanged_since_hashed(path: Path, info: dict) -> bool:
+    """Is ``path`` still the file whose sha256 ``info`` records? Its signature says so at no
+    cost when it is the one recorded with the hash; otherwise the bytes are hashed again."""
+    if info.get("signature") and file_signature(path) == info["signature"]:
+        return True
+    return sha256_file(path) == info.get("sha256")
 
 
 def _copy_hashing(src: Path, dst: Path, chunk: int = 8 << 20) -> str:
@@ -195,16 +221,16 @@ def raw_load_marks(raw_db: Path, tables: list[str] | None = None) -> dict[str, s
     return marks
 
 
-def _raw_table(source: dict) -> str:
-    """'raw schema.table' of a dbt source node of the manifest."""
-    return f"{source['schema']}.{source.get('identifier') or source['name']}"
+def _raw_table(source) -> str:
+    """'raw schema.table' of a dbt source: a node of manifest.json (dict) or of the parsed
+    project (object)."""
+    get = source.get if isinstance(source, dict) else (lambda key: getattr(source, key, None))
+    return f"{get('schema')}.{get('identifier') or get('name')}"
 
 
-def dbt_sources(manifest: Path) -> dict[str, str]:
-    """'raw schema.table' -> dbt selector ``source:<source>.<table>`` from dbt's manifest."""
-    doc = json.loads(manifest.read_text())
-    return {_raw_table(s): f"source:{s['source_name']}.{s['name']}"
-            for s in doc.get("sources", {}).values()}
+def dbt_sources(manifest) -> dict[str, str]:
+    """'raw schema.table' -> dbt selector ``source:<source>.<table>`` of dbt's parsed project."""
+    return {_raw_table(s): f"source:{s.source_name}.{s.name}" for s in manifest.sources.values()}
 
 
 def _work_dir(build_db: Path) -> Path:
@@ -281,11 +307,6 @@ def delta_spec(doc: dict, state: dict, changed: list[str]) -> dict:
     return {"since": since, "changed_upstream": per_model}
 
 
-# The delta log of the first wave (macros/incremental_delta.sql, delta_log): created in the
-# build file before the first wave, read, and dropped before the build file is hashed.
-DELTA_LOG_SCHEMA = "_lexrecon_delta"
-
-
 @dataclass
 class Waves:
     """An incremental build in two dbt runs. ``first``: the incremental models that log their
@@ -303,10 +324,7 @@ class Waves:
     def names(self, uids: list[str]) -> list[str]:
         return [self.manifest["nodes"][u]["name"] for u in uids]
 
-    def second(self, delta_rows: dict[str, int]) -> tuple[list[str], list[str], list[str]]:
-        """(models, tests, unchanged first-wave models) of the second run, given the first
-        run's delta log (model name -> rows deleted and recomputed; a first-wave incremental
-        model that logged nothing counts as changed)."""
+    def _dirty(self, delta_rows: dict[str, int]) -> tuple[set[str], list[str]]:
         nodes, parents = self.manifest["nodes"], self.manifest["parent_map"]
         first = set(self.first)
         dirty = set(self.changed_sources)
@@ -322,11 +340,34 @@ class Waves:
                     unchanged.append(node["name"])
             elif any(p in dirty for p in parents.get(uid, [])):
                 dirty.add(uid)
-        models = [u for u in self.order if u in dirty and u not in first]
+        return dirty, unchanged
+
+    def second(self, delta_rows: dict[str, int]) -> tuple[list[str], list[str], list[str]]:
+        """(models, tests, unchanged first-wave models) of the second run, given the first
+        run's delta log (model name -> rows deleted and recomputed; a first-wave incremental
+        model that logged nothing counts as changed)."""
+        nodes, parents = self.manifest["nodes"], self.manifest["parent_map"]
+        dirty, unchanged = self._dirty(delta_rows)
+        models = [u for u in self.order if u in dirty and u not in self.first]
         tests = sorted(u for u in self.selected
                        if nodes.get(u, {}).get("resource_type") == "test"
                        and any(p in dirty for p in parents.get(u, [])))
         return self.names(models), self.names(tests), unchanged
+
+    def second_select(self, delta_rows: dict[str, int]) -> list[str]:
+        """The second run's ``--select`` for the nodes of ``second``, short: dbt matches every
+        criterion against every node, so its ~16 models and ~90 tests by name cost it seconds.
+        The models by name (dbt adds every test with a selected parent), and the tests of each
+        changed source and changed first-wave model (``<node>,resource_type:test``: dbt adds the
+        node's tests, the intersection keeps only them)."""
+        dirty, _ = self._dirty(delta_rows)
+        first = set(self.first)
+        sources = self.manifest.get("sources", {})
+        models, _, _ = self.second(delta_rows)
+        near = [f"source:{sources[u]['source_name']}.{sources[u]['name']}" if u in sources
+                else self.manifest["nodes"][u]["name"]
+                for u in sorted(dirty) if u in sources or u in first]
+        return models + [f"{name},resource_type:test" for name in near]
 
 
 def _delta_logged(node: dict) -> bool:
@@ -374,26 +415,13 @@ def plan_waves(doc: dict, changed: list[str]) -> Waves | None:
     return Waves(doc, selected, sources, order, first)
 
 
-def _delta_log(db: Path, create: bool) -> dict[str, int]:
-    """Create the first wave's delta log in ``db`` (create=True), or read and drop it."""
-    import duckdb
-
-    con = duckdb.connect(str(db))
-    try:
-        if create:
-            con.execute(f"create schema if not exists {DELTA_LOG_SCHEMA}")
-            con.execute(f"create or replace table {DELTA_LOG_SCHEMA}.delta_rows "
-                        "(model varchar, phase varchar, n bigint)")
-            return {}
-        rows = dict(con.execute(
-            f"select model, sum(n)::bigint from {DELTA_LOG_SCHEMA}.delta_rows group by model"
-        ).fetchall()) if con.execute(
-            "select count(*) from duckdb_tables() where schema_name = ?",
-            [DELTA_LOG_SCHEMA]).fetchone()[0] else {}
-        con.execute(f"drop schema if exists {DELTA_LOG_SCHEMA} cascade")
-        return rows
-    finally:
-        con.close()
+def _read_delta_log(path: Path) -> dict[str, int]:
+    """The first wave's delta log (macros/delta_log.sql writes it at the end of the run, one
+    JSON object a line, and drops the table): model name -> delta rows before + after."""
+    if not path.is_file():
+        return {}
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {row["model"]: int(row["n"]) for row in rows}
 
 
 @contextmanager
@@ -447,6 +475,7 @@ def build(
     extra_args: list[str] | None = None,
     quiet: bool = True,
     incremental: bool = True,
+    serving_db: Path | str | None = None,
 ) -> BuildResult:
     """Run ``dbt build`` in-process from ``raw_db`` (attached read-only) into ``build_db``.
 
@@ -456,6 +485,10 @@ def build(
     the starting point, so the unselected models stay as they were. With no ``select``, the
     build is incremental when the previous one allows it (module docstring; ``incremental=False``
     or ``full_refresh`` always build everything from an empty file).
+
+    ``serving_db``: the file ``publish`` moves green builds to. The previous build is found
+    there when the build file was published (moved) or is a failed build: then the build
+    starts from a copy of the serving file.
     """
     from dbt.cli.main import dbtRunner
 
@@ -479,6 +512,9 @@ def build(
     selection = [select] if isinstance(select, str) else list(select or [])
     mode, reason = "full", ""
     state = None
+    serving = Path(serving_db).resolve() if serving_db else None
+    # the file this build starts from: the build file, else the published one
+    base = build_db if build_db.is_file() or serving is None or not serving.is_file() else serving
     delta: dict = {}
     previous_manifest: dict = {}  # dbt's manifest of the previous build (incremental)
     changed: list[str] = []
@@ -491,6 +527,13 @@ def build(
         reason = "incremental build switched off"
     else:
         state, reason = _previous_state(build_db, raw_db, finger)
+        if state is None and serving is not None and serving.is_file():
+            # the build file was published (moved) or failed: start from the published build
+            published, why = _previous_state(serving, raw_db, finger)
+            if published is not None:
+                base, state, reason = serving, published, ""
+            elif not build_db.is_file():
+                reason = f"no previous build file, and the published {serving.name} is no base: {why}"
         if state is not None and not manifest_path(build_db).is_file():
             state, reason = None, "no dbt manifest of the previous build"
         if state is not None:
@@ -499,29 +542,36 @@ def build(
             selection = [f"{state['sources'][key]}+" for key in changed]
             previous_manifest = json.loads(manifest_path(build_db).read_text())
             delta = delta_spec(previous_manifest, state, changed)
-            if not selection and sha256_file(build_db) != state["sha256"]:
+            if not selection and not _unchanged_since_hashed(base, state):
                 state, mode = None, "full"
                 reason = "the previous build file changed after it was built"
             elif not selection:
                 return BuildResult(
-                    success=True, build_db=build_db, run_results_path=run_results_path(build_db),
+                    success=True, build_db=base, run_results_path=run_results_path(base),
                     run_results={}, elapsed_seconds=time.perf_counter() - started,
-                    mode="up to date", reason="no raw table changed since the previous build")
+                    mode="up to date", reason="no raw table changed since the previous build"
+                    + ("" if base == build_db else f" (published to {base.name})"))
     # The raw tables' marks as they are before dbt reads them (a load during the build makes
     # the next build pick it up again rather than miss it).
     marks_before = raw_load_marks(raw_db, list(state["sources"]) if state else None)
     # This build replaces the previous one: its state no longer describes the build file.
     state_path(build_db).unlink(missing_ok=True)
-    if selection and build_db.is_file() and not full_refresh:
+    if selection and base.is_file() and not full_refresh:
         t0 = time.perf_counter()
-        copied = _copy_hashing(build_db, tmp_db)
+        if state is None or (state.get("signature") and file_signature(base) == state["signature"]):
+            # unchanged since it was hashed (or nothing to check): the kernel copies it
+            shutil.copyfile(base, tmp_db)
+            copied = state["sha256"] if state else None
+        else:
+            copied = _copy_hashing(base, tmp_db)
         steps["copy previous build"] = time.perf_counter() - t0
         if state is not None and copied != state["sha256"]:
             tmp_db.unlink()
             mode, reason, selection = "full", "the previous build file changed after it was built", []
             delta = {}
 
-    results_file = work / "target" / "run_results.json"
+    target = work / "target"
+    delta_file = target / "delta_rows.json"
     base_env = {
         "LEXRECON_RAW_DB": str(raw_db),
         "LEXRECON_BUILD_DB": str(tmp_db),
@@ -529,64 +579,97 @@ def build(
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
-    def dbt(command: str, select: list[str], log: bool = False) -> tuple[bool, str | None, dict]:
+    def args_of(command: str, select: list[str] | None = None) -> list[str]:
+        # --no-write-json: dbt would write manifest.json (2.5 MB) twice and run_results.json
+        # once per run; the build writes what it keeps itself, once
         args = [command, "--project-dir", str(DBT_PROJECT_DIR),
-                "--profiles-dir", str(DBT_PROJECT_DIR)]
+                "--profiles-dir", str(DBT_PROJECT_DIR), "--no-write-json"]
         if select:
             args += ["--select", *select]
-        if full_refresh:
+        if full_refresh and command != "parse":
             args.append("--full-refresh")
         if quiet:
             args.append("--quiet")
-        args += list(extra_args or [])
-        args += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-        results_file.unlink(missing_ok=True)
-        # incremental marts (macros/incremental_delta.sql); empty: every model recomputes all
-        spec = dict(delta, log=True) if log else delta
-        error = None
+        return args + list(extra_args or []) + [
+            "--target-path", str(target), "--log-path", str(work / "logs")]
+
+    manifest = None  # dbt's parsed project, shared by the runs of this build
+
+    def dbt(command: str, select: list[str], log: bool = False) -> tuple[bool, str | None, dict]:
+        # incremental marts (macros/incremental_delta.sql); empty: every model recomputes all;
+        # log: the delta models count their delta rows, written to delta_file at the end
+        # (macros/delta_log.sql)
+        spec = dict(delta, log=True, log_file=str(delta_file)) if log else delta
+        error, results = None, {}
         with _environ(**base_env, LEXRECON_DELTA=json.dumps(spec, sort_keys=True) if spec else "{}"):
-            try:
-                outcome = dbtRunner().invoke(args)
-                ok = bool(outcome.success)
-                if outcome.exception is not None:
-                    error = f"{type(outcome.exception).__name__}: {outcome.exception}"
-            finally:
-                _close_duckdb_environment()
-        return ok, error, json.loads(results_file.read_text()) if results_file.is_file() else {}
+            outcome = dbtRunner(manifest=manifest).invoke(args_of(command, select))
+        ok = bool(outcome.success)
+        if outcome.exception is not None:
+            error = f"{type(outcome.exception).__name__}: {outcome.exception}"
+        if hasattr(outcome.result, "write"):
+            outcome.result.write(str(target / "run_results.json"))
+            results = json.loads((target / "run_results.json").read_text())
+        return ok, error, results
 
     waves = plan_waves(previous_manifest, changed) if (
         mode == "incremental" and tmp_db.is_file()) else None
     plan: dict = {}
-    t0 = time.perf_counter()
-    if waves is None:
-        success, error, results = dbt("build", selection)
-        steps["dbt build"] = time.perf_counter() - t0
-    else:
-        # two runs (docs/warehouse.md, "Incremental builds"): the delta chain first, then only
-        # what is downstream of a change
-        _delta_log(tmp_db, create=True)
-        success, error, results = dbt("run", waves.names(waves.first), log=True)
-        delta_rows = _delta_log(tmp_db, create=False)
-        steps["dbt run, first wave"] = time.perf_counter() - t0
-        plan = {"first": waves.names(waves.first), "delta_rows": delta_rows}
-        if success and results:
-            models, tests, unchanged = waves.second(delta_rows)
-            plan.update(second_models=models, second_tests=len(tests), unchanged=unchanged)
-            if models or tests:
-                t0 = time.perf_counter()
-                ok2, error, second = dbt("build", models + tests)
-                steps["dbt build, second wave"] = time.perf_counter() - t0
-                success = success and ok2
-                results = dict(second, results=results.get("results", []) + second.get(
-                    "results", []), elapsed_time=results.get("elapsed_time", 0) + second.get(
-                    "elapsed_time", 0)) if second else {}
+    success, error, results = False, None, {}
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        t0 = time.perf_counter()
+        with _environ(**base_env):
+            parsed = dbtRunner().invoke(args_of("parse"))
+        steps["dbt parse"] = time.perf_counter() - t0
+        if not parsed.success or parsed.result is None:
+            error = f"dbt parse failed: {parsed.exception}"
+        else:
+            manifest = parsed.result
+            if mode != "incremental" or not manifest_path(build_db).is_file():
+                # the next incremental build reads it (delta_spec, plan_waves); an incremental
+                # build's project is the previous build's (same fingerprint), so is its manifest
+                from dbt.parser.manifest import write_manifest
+
+                write_manifest(manifest, str(target))
+        t0 = time.perf_counter()
+        if manifest is None:
+            pass
+        elif waves is None:
+            success, error, results = dbt("build", selection)
+            steps["dbt build"] = time.perf_counter() - t0
+        else:
+            # two runs (docs/warehouse.md, "Incremental builds"): the delta chain first, then
+            # only what is downstream of a change
+            delta_file.unlink(missing_ok=True)
+            success, error, results = dbt("run", waves.names(waves.first), log=True)
+            delta_rows = _read_delta_log(delta_file)
+            steps["dbt run, first wave"] = time.perf_counter() - t0
+            plan = {"first": waves.names(waves.first), "delta_rows": delta_rows}
+            if success and results:
+                models, tests, unchanged = waves.second(delta_rows)
+                plan.update(second_models=models, second_tests=len(tests), unchanged=unchanged)
+                if models or tests:
+                    t0 = time.perf_counter()
+                    ok2, error, second = dbt("build", waves.second_select(delta_rows))
+                    steps["dbt build, second wave"] = time.perf_counter() - t0
+                    success = success and ok2
+                    # one result a node: the run hooks (macros/delta_log.sql) ran in both
+                    again = {r.get("unique_id") for r in second.get("results", [])}
+                    results = dict(second, results=[
+                        r for r in results.get("results", []) if r.get("unique_id") not in again
+                    ] + second.get("results", []), elapsed_time=results.get(
+                        "elapsed_time", 0) + second.get("elapsed_time", 0)) if second else {}
+    finally:
+        t0 = time.perf_counter()
+        _close_duckdb_environment()  # one checkpoint, after the last run
+        steps["close"] = time.perf_counter() - t0
     elapsed = time.perf_counter() - started
 
     kept = run_results_path(build_db)
-    if results and mode == "incremental" and kept.is_file():
+    if results and mode == "incremental" and run_results_path(base).is_file():
         # The kept results cover the whole file: this run's results, and the previous build's
         # for the nodes not run now (their inputs did not change, so neither did their result).
-        previous = json.loads(kept.read_text())
+        previous = json.loads(run_results_path(base).read_text())
         ran = {r.get("unique_id") for r in results.get("results", [])}
         carried = [r for r in previous.get("results", []) if r.get("unique_id") not in ran]
         merged = dict(results, results=results.get("results", []) + carried)
@@ -594,7 +677,7 @@ def build(
                               "carried_over_from_previous_build": len(carried), **plan}
         kept.write_text(json.dumps(merged))
     elif results:
-        shutil.copyfile(results_file, kept)
+        kept.write_text(json.dumps(results))
     else:
         kept.unlink(missing_ok=True)
 
@@ -604,12 +687,13 @@ def build(
         os.replace(tmp_db, build_db)
         tmp_db.with_name(tmp_db.name + ".wal").unlink(missing_ok=True)
         t0 = time.perf_counter()
-        digest = sha256_file(build_db)
+        digest, signature = _hash_unchanged(build_db)
         steps["hash"] = time.perf_counter() - t0
         info = {
             "build_db": str(build_db),
             "raw_db": str(raw_db),
             "sha256": digest,
+            "signature": signature,
             "success": success,
             "statuses": statuses,
             "elapsed_seconds": round(elapsed, 3),
@@ -618,13 +702,14 @@ def build(
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         build_info_path(build_db).write_text(json.dumps(info, indent=2))
-        manifest = manifest_path(build_db)
         # A build of everything (full or incremental) is a base for the next incremental one;
         # a caller's own --select may leave models behind raw, so it is not.
-        if success and mode in ("full", "incremental") and manifest.is_file():
+        if success and mode in ("full", "incremental") and manifest is not None and \
+                manifest_path(build_db).is_file():
             sources = dbt_sources(manifest)
             state_path(build_db).write_text(json.dumps({
-                "success": True, "sha256": digest, "raw_db": str(raw_db), "fingerprint": finger,
+                "success": True, "sha256": digest, "signature": signature,
+                "raw_db": str(raw_db), "fingerprint": finger,
                 "sources": sources,
                 "marks": {k: marks_before.get(k) for k in sources if k in marks_before},
             }, indent=1, sort_keys=True) + "\n")
@@ -656,8 +741,7 @@ def _changed_after_build(build_db: Path, info_file: Path) -> PublishRefused:
 
 def check_publishable(build_db: Path | str, *, verify_sha256: bool = True) -> dict:
     """Return the build info if ``build_db`` may be published, else raise PublishRefused.
-    ``verify_sha256=False`` leaves the file's hash to the caller (``publish`` hashes the bytes
-    it copies, in the same pass)."""
+    ``verify_sha256=False`` leaves the file's bytes to the caller."""
     build_db = Path(build_db).resolve()
     if not build_db.is_file():
         raise PublishRefused(f"no build at {build_db}: run `lexrecon build` first")
@@ -682,34 +766,76 @@ def check_publishable(build_db: Path | str, *, verify_sha256: bool = True) -> di
     info = json.loads(info_file.read_text())
     if not info.get("success"):
         raise PublishRefused(f"build {build_db} did not succeed (see {info_file}); rebuild")
-    if verify_sha256 and sha256_file(build_db) != info.get("sha256"):
+    if verify_sha256 and not _unchanged_since_hashed(build_db, info):
         raise _changed_after_build(build_db, info_file)
     return info
 
 
-def publish(build_db: Path | str, serving_db: Path | str) -> Path:
-    """Atomically replace ``serving_db`` with a copy of the green build ``build_db``."""
+class NothingToPublish(PublishRefused):
+    """No build file, and the serving file already holds the last build that was published."""
+
+
+def publish(build_db: Path | str, serving_db: Path | str, *, keep_build: bool = False) -> Path:
+    """Atomically replace ``serving_db`` with the green build ``build_db``.
+
+    The build file itself is moved into place (``os.replace``, no copy), and its run results,
+    build info and incremental state go with it: the next incremental build starts from a copy
+    of the serving file. With ``keep_build`` (or when the two files are on different file
+    systems) the build is copied instead, hashing the bytes as they are copied, and stays.
+    Either way what is published is exactly the file that was built and tested (its signature
+    or sha256 as recorded at build time), else it is refused and the serving file is untouched.
+    """
     build_db = Path(build_db).resolve()
     serving_db = Path(serving_db).resolve()
     if build_db == serving_db:
         raise PublishRefused("the build and serving paths are the same file: build elsewhere")
+    if not build_db.is_file() and build_info_path(serving_db).is_file() and serving_db.is_file():
+        published = json.loads(build_info_path(serving_db).read_text())
+        if published.get("build_db") == str(build_db):
+            raise NothingToPublish(
+                f"no new build at {build_db}: {serving_db} already holds the last build "
+                f"(built {published.get('built_at')}, published {published.get('published_at')})")
     info = check_publishable(build_db, verify_sha256=False)
     serving_db.parent.mkdir(parents=True, exist_ok=True)
-    tmp = serving_db.with_name(f".{serving_db.name}.{os.getpid()}.publishing")
-    try:
-        # one pass: the bytes copied are hashed as they are read, so what is published is
-        # exactly the file that was built and tested (else refused, serving untouched)
-        if _copy_hashing(build_db, tmp) != info["sha256"]:
+    moved = False
+    if not keep_build:
+        if not _unchanged_since_hashed(build_db, info):
             raise _changed_after_build(build_db, build_info_path(build_db))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, serving_db)
-    finally:
-        tmp.unlink(missing_ok=True)
-    shutil.copyfile(run_results_path(build_db), run_results_path(serving_db))
+        try:
+            os.replace(build_db, serving_db)
+            moved = True
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+    if not moved:
+        tmp = serving_db.with_name(f".{serving_db.name}.{os.getpid()}.publishing")
+        try:
+            if _copy_hashing(build_db, tmp) != info["sha256"]:
+                raise _changed_after_build(build_db, build_info_path(build_db))
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, serving_db)
+        finally:
+            tmp.unlink(missing_ok=True)
+        # the copy's signature is its own; its bytes are the build's
+        info = dict(info, signature=file_signature(serving_db))
+    # side files: run results (evidence pack, dashboard), build info, incremental state
+    transfer = os.replace if moved else shutil.copyfile
+    transfer(run_results_path(build_db), run_results_path(serving_db))
+    state = state_path(build_db)
+    if state.is_file():
+        doc = json.loads(state.read_text())
+        state_path(serving_db).write_text(json.dumps(
+            dict(doc, signature=info.get("signature")), indent=1, sort_keys=True) + "\n")
+        if moved:
+            state.unlink()
+    else:
+        state_path(serving_db).unlink(missing_ok=True)
     published = dict(info, serving_db=str(serving_db),
                      published_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     build_info_path(serving_db).write_text(json.dumps(published, indent=2))
+    if moved:
+        build_info_path(build_db).unlink(missing_ok=True)
     return serving_db
 
 

@@ -51,7 +51,8 @@ def _build(home: Path) -> None:
             raise RuntimeError(f"lexrecon ingest exited {code} on the tiny firm")
         result = warehouse.build(home / "raw.duckdb", home / "build.duckdb")
         if result.success:
-            warehouse.publish(home / "build.duckdb", home / "serving.duckdb")
+            # copied, not moved: the tests read the build file as well as the published one
+            warehouse.publish(home / "build.duckdb", home / "serving.duckdb", keep_build=True)
     finally:
         mp.undo()
     (home / "result.json").write_text(json.dumps({

@@ -93,7 +93,7 @@ def _tables(con: duckdb.DuckDBPyConnection, db: str) -> set[tuple[str, str]]:
 
 def test_incremental_build_equals_a_full_rebuild(bench_run, tmp_path: Path) -> None:
     """The bench's build_incremental stage (one more day, incremental loads, a build from the
-    previous build file) leaves the same warehouse as a full rebuild from the same raw file."""
+    previous build, published (moved) to the serving file) leaves the same warehouse as a full rebuild from the same raw file."""
     from lexrecon.warehouse import build
 
     out, proc = bench_run
@@ -104,7 +104,8 @@ def test_incremental_build_equals_a_full_rebuild(bench_run, tmp_path: Path) -> N
     result = build(work / "raw.duckdb", full, full_refresh=True)
     assert result.success, result.failures[:5]
     con = duckdb.connect()
-    con.execute(f"attach '{work / 'build.duckdb'}' as inc (read_only)")
+    assert not (work / "build.duckdb").exists()  # publish moved it to the serving file
+    con.execute(f"attach '{work / 'serving.duckdb'}' as inc (read_only)")
     con.execute(f"attach '{full}' as rebuilt (read_only)")
     tables = _tables(con, "rebuilt")
     assert tables == _tables(con, "inc")

@@ -41,6 +41,13 @@ def _copy_build(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _publish_a_copy(build: Path, serving: Path, work: Path) -> Path:
+    """Publish a fresh copy of ``build`` (publish moves the file it is given)."""
+    from lexrecon.warehouse import publish
+
+    return publish(_copy_build(build, work / f"{time.monotonic_ns()}" / build.name), serving)
+
+
 def _refused(build_db: Path, serving: Path, what: str) -> None:
     from lexrecon.warehouse import PublishRefused, publish
 
@@ -159,13 +166,12 @@ def test_readers_during_a_rebuild_and_repeated_publishes_see_one_complete_snapsh
     """Three readers download CSV exports from the live dashboard while a real ``lexrecon
     build`` runs (snapshot B) and is published, then while A and B are published in turn
     ``3 × trials`` times. Every answer must be 200 and byte-equal to A's or B's answer."""
-    from lexrecon.warehouse import publish
-
     build_a = _copy_build(baseline.build_db, tmp_path / "a" / "build.duckdb")
     serving = tmp_path / "serving" / "serving.duckdb"
+    copies = tmp_path / "copies"
     rounds = 3 * TRIALS
     rng = random.Random(SEED + 11)
-    publish(build_a, serving)
+    _publish_a_copy(build_a, serving, copies)
     with LiveDashboard(serving) as live:
         stop = threading.Event()
         pace = {"seconds": 1.0}  # slow reads during the build, then as fast as they go
@@ -195,7 +201,7 @@ def test_readers_during_a_rebuild_and_repeated_publishes_see_one_complete_snapsh
             build_b = _second_green_build(baseline, tmp_path / "b")  # a real rebuild
             pace["seconds"] = 0.0
             for i in range(rounds):
-                publish(build_b if i % 2 == 0 else build_a, serving)
+                _publish_a_copy(build_b if i % 2 == 0 else build_a, serving, copies)
                 publishes += 1
                 time.sleep(rng.uniform(0.05, 0.4))
         finally:
@@ -205,7 +211,7 @@ def test_readers_during_a_rebuild_and_repeated_publishes_see_one_complete_snapsh
                 t.join(timeout=120)
         expected: dict[str, set[bytes]] = {p: set() for p in READ_PATHS}
         for build in (build_a, build_b):  # what each snapshot answers, when alone
-            publish(build, serving)
+            _publish_a_copy(build, serving, copies)
             s = live.session()
             for p in READ_PATHS:
                 r = s.get(live.url + p, timeout=60)

@@ -20,7 +20,9 @@ import polars as pl
 import pytest
 
 from lexrecon.warehouse import (
+    NothingToPublish,
     build,
+    build_info_path,
     fingerprint,
     publish,
     run_results_path,
@@ -76,16 +78,31 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
     monkeypatch.setenv("LEXRECON_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("LEXRECON_FIRM", str(firm))
 
-    first = build(raw_db, build_db)
+    serving = tmp_path / "serving.duckdb"
+    first = build(raw_db, build_db, serving_db=serving)
     assert first.success, first.failures[:5]
     assert first.mode == "full" and "no previous build" in first.reason
     state = json.loads(state_path(build_db).read_text())
     assert state["fingerprint"] == fingerprint(raw_db)
     full_results = len(json.loads(run_results_path(build_db).read_text())["results"])
+    built = json.loads(build_info_path(build_db).read_text())
 
-    # nothing loaded since: the previous green build stands, dbt does not run
-    same = build(raw_db, build_db)
+    # publish moves the build file, with its side files, over the serving file
+    publish(build_db, serving)
+    assert not build_db.exists() and not state_path(build_db).exists()
+    assert json.loads(state_path(serving).read_text())["sha256"] == built["sha256"]
+    assert json.loads(build_info_path(serving).read_text())["published_at"]
+    with pytest.raises(NothingToPublish, match="already holds the last build"):
+        publish(build_db, serving)
+
+    # nothing loaded since: the published green build stands, dbt does not run
+    same = build(raw_db, build_db, serving_db=serving)
     assert same.success and same.mode == "up to date" and not same.statuses
+    assert same.build_db == serving.resolve() and not build_db.exists()
+
+    # a build killed half way leaves a build file without state: the next build starts from
+    # the published one rather than from nothing
+    build_db.write_bytes(b"half-written by a killed build")
 
     # a day of new (unbilled) entries only: the delta chain runs first; no invoice line
     # changed, so nothing downstream only of the invoice lines is rebuilt (the AR, variance
@@ -94,8 +111,9 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
     first_day = append_day(firm)
     for name in ("clio", "actionstep"):
         run_source(name, firm, raw_db, pipelines_dir=pipes, unthrottled=True)
-    quiet = build(raw_db, build_db)
+    quiet = build(raw_db, build_db, serving_db=serving)
     assert quiet.success and quiet.mode == "incremental", (quiet.reason, quiet.failures[:5])
+    assert len(json.loads(run_results_path(build_db).read_text())["results"]) == full_results
     assert {"fct_time_entries", "fct_invoice_lines"} <= set(quiet.plan["first"])
     assert quiet.plan["delta_rows"]["fct_time_entries"] >= first_day["clio"]
     assert quiet.plan["delta_rows"]["fct_invoice_lines"] == 0
@@ -117,7 +135,7 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
                 for name in ("clio", "actionstep")}
     assert received["clio"] == day["clio"] + 1, received  # the new day and the edit only
 
-    inc = build(raw_db, build_db)
+    inc = build(raw_db, build_db, serving_db=serving)  # from the (unpublished) build file
     assert inc.success, inc.failures[:5]
     assert inc.mode == "incremental", inc.reason
     assert {"source:clio.activities+", "source:actionstep.timeentries+"} <= set(inc.select)
@@ -131,14 +149,15 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
     kept = json.loads(run_results_path(build_db).read_text())
     assert len(kept["results"]) == full_results
     assert kept["lexrecon"]["carried_over_from_previous_build"] > 0
-    publish(build_db, tmp_path / "serving.duckdb")
+    publish(build_db, serving)
+    assert not build_db.exists()
 
     rebuilt = tmp_path / "full.duckdb"
     full = build(raw_db, rebuilt, full_refresh=True)
     assert full.success and full.mode == "full"
     con = duckdb.connect()
     try:
-        con.execute("attach ? as inc (read_only)", [str(build_db)])
+        con.execute("attach ? as inc (read_only)", [str(serving)])
         con.execute("attach ? as rebuilt (read_only)", [str(rebuilt)])
         objects = _objects(con, "rebuilt")
         assert objects == _objects(con, "inc")
@@ -195,3 +214,34 @@ def test_a_changed_project_or_file_forces_a_full_build(tiny, tmp_path, monkeypat
     info["success"] = False
     build_db.with_name("build.duckdb.build.json").write_text(json.dumps(info))
     assert _previous_state(build_db, Path(state["raw_db"]), finger)[0] is None
+
+
+@pytest.mark.parametrize("lines_changed", [False, True])
+def test_the_second_runs_short_selection_is_the_planned_one(tiny, tmp_path, lines_changed):
+    """dbt resolves the second run's short --select (models, and `<node>,resource_type:test`
+    for changed sources and first-wave models) to exactly the planned models and tests, with
+    and without changed invoice lines."""
+    from dbt.cli.main import dbtRunner
+
+    from lexrecon.config import DBT_PROJECT_DIR
+    from lexrecon.warehouse import manifest_path, plan_waves
+
+    doc = json.loads(manifest_path(tiny.build_db).read_text())
+    waves = plan_waves(doc, ["raw_clio.activities", "raw_actionstep.timeentries",
+                             "raw_clio.load_tally"])
+    delta = {"int_time_entries_valued": 2, "fct_time_entries": 2,
+             "int_invoice_lines_unioned": int(lines_changed), "fct_invoice_lines": int(lines_changed)}
+    models, tests, unchanged = waves.second(delta)
+    assert ("fct_invoice_lines" in unchanged) is not lines_changed
+    short = waves.second_select(delta)
+    assert len(short) < len(models) + len(tests)
+
+    def listed(select: list[str]) -> set[str]:
+        out = dbtRunner().invoke(
+            ["ls", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+             "--quiet", "--output", "name", "--select", *select,
+             "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")])
+        assert out.success, out.exception
+        return set(out.result)
+
+    assert listed(short) == listed(models + tests)

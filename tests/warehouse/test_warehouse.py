@@ -284,7 +284,17 @@ def test_publish_refuses_a_failing_build_and_replaces_atomically(tiny, tmp_path)
     assert reader.execute("select v from marker").fetchall() == [("old",)]
 
     run_results_path(build_db).write_text(json.dumps(green))
-    publish(build_db, serving)
+    tampered = tmp_path / "tampered.duckdb"
+    for path in (build_db, run_results_path(build_db), build_info_path(build_db)):
+        shutil.copyfile(path, tampered.with_name(path.name.replace("build", "tampered", 1)))
+    with open(tampered, "ab") as fh:  # changed after it was tested
+        fh.write(b"\0")
+    with pytest.raises(PublishRefused, match="changed after"):
+        publish(tampered, serving)
+    assert reader.execute("select v from marker").fetchall() == [("old",)]
+
+    publish(build_db, serving)  # moved, with its side files
+    assert not build_db.exists() and not run_results_path(build_db).exists()
     assert reader.execute("select v from marker").fetchall() == [("old",)]  # old file kept
     reader.close()
     con = duckdb.connect(str(serving), read_only=True)
@@ -293,11 +303,7 @@ def test_publish_refuses_a_failing_build_and_replaces_atomically(tiny, tmp_path)
     finally:
         con.close()
     assert run_results_path(serving).is_file()
-
-    with open(build_db, "ab") as fh:  # changed after it was tested
-        fh.write(b"\0")
-    with pytest.raises(PublishRefused, match="changed after"):
-        publish(build_db, serving)
+    assert json.loads(build_info_path(serving).read_text())["sha256"] == info["sha256"]
 
 
 def test_write_off_usd_uses_the_write_off_month_rate(tiny):
