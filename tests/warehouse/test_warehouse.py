@@ -61,6 +61,48 @@ def test_every_fact_has_a_guaranteed_primary_key(tiny):
         assert dupes == [(0,)], fact
 
 
+def test_a_contracted_column_has_no_data_test_repeating_its_constraint(tiny):
+    """One rule, one check: an enforced not null / primary key is not tested again."""
+    from lexrecon.warehouse import manifest_path
+
+    doc = json.loads(manifest_path(tiny.build_db).read_text())
+    repeat = {"not_null": "not_null", "primary_key": "unique"}
+    twice = []
+    for test in doc["nodes"].values():
+        kind = (test.get("test_metadata") or {}).get("name")
+        model = doc["nodes"].get(test.get("attached_node") or "", {})
+        if test["resource_type"] != "test" or kind not in repeat.values() or \
+                not model.get("contract", {}).get("enforced"):
+            continue
+        column = model["columns"].get(test.get("column_name") or "", {})
+        if any(repeat.get(c["type"]) == kind for c in column.get("constraints", [])):
+            twice.append(test["name"])
+    assert not twice, twice
+
+
+def test_a_null_in_a_contracted_column_fails_the_build(tiny, tmp_path, monkeypatch):
+    """The enforced `not null` of a contract stops the model that would write a null (so the
+    build is not green and cannot be published), with no data test needed."""
+    from lexrecon.warehouse import build
+
+    build_db = tmp_path / "build.duckdb"
+    shutil.copyfile(tiny.build_db, build_db)
+    con = duckdb.connect(str(build_db))
+    try:
+        assert con.execute("select count(*) from intermediate.int_calendar_events_unrecorded"
+                           ).fetchone()[0] > 0
+        con.execute("update intermediate.int_calendar_events_unrecorded set timekeeper_id = null")
+    finally:
+        con.close()
+    monkeypatch.setenv("LEXRECON_FIRM", str(tiny.firm))
+    result = build(tiny.raw_db, build_db, select=["fct_unrecorded_time"])
+    assert not result.success
+    assert any("fct_unrecorded_time" in f and "error" in f for f in result.failures), \
+        result.failures
+    with pytest.raises(PublishRefused):
+        publish(build_db, tmp_path / "serving.duckdb")
+
+
 def test_money_columns_are_decimal_never_float(tiny):
     rows = tiny.query(
         "select table_name, column_name, data_type from information_schema.columns "
