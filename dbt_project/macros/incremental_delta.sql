@@ -20,6 +20,9 @@
   delta (the rows it deletes and recomputes) in the table _lexrecon_delta.delta_rows, which
   lexrecon.warehouse.build creates before and drops after the build. Zero both times: the model
   did not change, and the models downstream of it only (through it) need not be rebuilt.
+
+  The data tests of an incremental build read some tests' models through the same delta rows
+  (macros/delta_tests.sql).
 #}
 {% macro delta_raw_tables() %}
     {{ return(['raw_clio.activities', 'raw_actionstep.timeentries']) }}
@@ -42,8 +45,15 @@
     {%- if not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
+    {{ return(delta_since_of(model.name)) }}
+{% endmacro %}
+
+
+{# delta_since() of the model of this name, without the is_incremental() check (the data tests
+   of an incremental build ask it for the model they test: macros/delta_tests.sql). #}
+{% macro delta_since_of(model_name) %}
     {%- set spec = fromjson(env_var('LEXRECON_DELTA', '{}')) -%}
-    {%- set changed = spec.get('changed_upstream', {}).get(model.name) -%}
+    {%- set changed = spec.get('changed_upstream', {}).get(model_name) -%}
     {%- if changed is none -%}
         {{ return(none) }}
     {%- endif -%}
@@ -59,12 +69,25 @@
 {# The time entries (time_entry_key) whose LPM record is new or changed since the marks. #}
 {% macro time_entry_delta_keys(since) %}
     select 'clio:' || activity_id as time_entry_key
-    from {{ ref('stg_clio__activities') }}
+    from {{ delta_ref('stg_clio__activities') }}
     where dlt_load_id > '{{ since.get("raw_clio.activities") or "" }}'
     union all
     select 'actionstep:' || time_entry_id
-    from {{ ref('stg_actionstep__time_entries') }}
+    from {{ delta_ref('stg_actionstep__time_entries') }}
     where dlt_load_id > '{{ since.get("raw_actionstep.timeentries") or "" }}'
+{% endmacro %}
+
+
+{# ref() in a model; in a data test (macros/delta_tests.sql) the model's relation from the
+   graph, so that a test's dependencies stay what its arguments name (dbt refuses a ref() at
+   run time to a model the node does not depend on). #}
+{% macro delta_ref(name) %}
+    {%- if model.resource_type == 'test' -%}
+        {%- set node = graph.nodes['model.' ~ project_name ~ '.' ~ name] -%}
+        {{ return(api.Relation.create(database=node.database, schema=node.schema,
+                                      identifier=node.alias)) }}
+    {%- endif -%}
+    {{ return(ref(name)) }}
 {% endmacro %}
 
 
