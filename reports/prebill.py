@@ -5,8 +5,9 @@ with a suggested UTBMS task and activity code.
 LEDES fee line of a pro-forma invoice per matter (``PREBILL-<matter>``, dated ``bill_date``)
 and runs the project's OCG rules engine (:func:`lexrecon.ocg.engine.evaluate`) on it, so the
 rules are the same ones ``lexrecon check`` and the warehouse apply. Findings come back keyed
-by time entry, with the amount at risk. Only the columns the engine reads are queried (DECIMAL
-and DATE kept typed); the other details are queried for the entries with findings.
+by time entry, with the amount at risk. Only the entries of invoices a rules file governs are
+read whole (DECIMAL and DATE kept typed) and evaluated, each with its line number among all
+unbilled entries: the findings of evaluating them all.
 
 ``suggest_codes(serving_db)`` learns (task, activity) pairs from the firm's coded time
 entries: a multinomial naive Bayes over the narrative's words, the matter's practice area and
@@ -15,7 +16,8 @@ coded entries of each pair and the prior from all of them. It reports accuracy o
 entries of that sample (a fixed 20% chosen by a hash of the entry key) and suggests codes, with
 confidence, for every unbilled billable entry that lacks a task or an activity code. Tokens are
 cut in polars and encoded as ids with numpy (``encode_frame``), never as Python strings per
-narrative or token, once per distinct (narrative, practice area, classification).
+narrative or token, once per distinct (narrative, practice area, classification). The
+warehouse returns the sample already counted per (pair, held out, document).
 """
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from lexrecon.ocg.engine import evaluate
+from lexrecon.ledes.findings import empty_findings
+from lexrecon.ocg.engine import evaluate, governed_lines
 from lexrecon.ocg.rules import Rules
 from reports.marts import Source, open_marts
 
@@ -60,31 +63,49 @@ def warehouse(source: Source) -> AbstractContextManager[duckdb.DuckDBPyConnectio
     return open_marts(source, PrebillError)
 
 
-# What the rules engine reads of each unbilled billable entry (the row order gives the line
-# numbers of findings' messages); the rest of an entry is read for the entries with findings.
+# The unbilled billable entries are the lines of pro-forma invoices, one per matter, in line
+# order (matter, entry date, key; the order gives the line numbers of findings' messages).
+# MATTERS_SQL gives each matter's first line number and the client of its first line, which
+# decide whether a rules file reads the invoice (the engine's rule); only the entries of those
+# matters are read further (GOVERNED_SQL, with their place in the matter): the engine's
+# columns, DECIMAL and DATE kept typed, and the details a finding is reported with. The
+# dimensions' keys are unique (contracts), so the joins add no rows.
 UNBILLED_WHERE = ("te.status = 'unbilled' and te.is_billable "
                   "and not coalesce(te.is_no_charge, false)")
-UNBILLED_SQL = f"""
-select te.time_entry_key, te.timekeeper_id, te.matter_number,
-       coalesce(c.ledes_client_id, te.client_code) as ledes_client_id, te.entry_date,
-       te.task_code, te.activity_code, te.narrative, te.hours_billable, te.hours_worked,
-       te.recorded_rate, te.recorded_value, t.classification
+MATTERS_SQL = f"""
+with matters as (
+    select te.matter_number, count(*) as lines,
+           first(coalesce(c.ledes_client_id, te.client_code)
+                 order by te.entry_date, te.time_entry_key) as ledes_client_id
+    from marts.fct_time_entries te
+    left join marts.dim_clients c on c.client_code = te.client_code
+    where {UNBILLED_WHERE}
+    group by te.matter_number
+)
+select matter_number, ledes_client_id,
+       3 + sum(lines) over (order by matter_number
+                            rows between unbounded preceding and current row) - lines
+       as first_record_no
+from matters
+"""
+GOVERNED_SQL = f"""
+select te.time_entry_key, te.matter_number, te.timekeeper_id, te.entry_date, te.task_code,
+       te.activity_code, te.narrative, te.hours_billable, te.hours_worked, te.recorded_rate,
+       te.recorded_value, t.classification, te.client_code, c.client_name,
+       coalesce(c.ledes_client_id, te.client_code) as ledes_client_id, t.timekeeper_name,
+       te.billing_partner_timekeeper_id, te.currency,
+       row_number() over (partition by te.matter_number
+                          order by te.entry_date, te.time_entry_key) - 1 as nth
 from marts.fct_time_entries te
 left join marts.dim_clients c on c.client_code = te.client_code
 left join marts.dim_timekeepers t on t.timekeeper_id = te.timekeeper_id
 where {UNBILLED_WHERE}
-order by te.matter_number, te.entry_date, te.time_entry_key
+  and (te.matter_number in (select unnest(?::varchar[])) or (te.matter_number is null and ?))
 """
-DETAIL_SQL = f"""
-select te.time_entry_key, te.client_code, c.client_name, te.matter_number, te.timekeeper_id,
-       t.timekeeper_name, te.billing_partner_timekeeper_id, te.entry_date, te.hours_billable,
-       te.recorded_rate, te.recorded_value, te.currency, te.task_code, te.activity_code,
-       te.narrative
-from marts.fct_time_entries te
-left join marts.dim_clients c on c.client_code = te.client_code
-left join marts.dim_timekeepers t on t.timekeeper_id = te.timekeeper_id
-where {UNBILLED_WHERE} and te.time_entry_key in (select unnest(?::varchar[]))
-"""
+DETAIL_COLUMNS = ["time_entry_key", "client_code", "client_name", "matter_number",
+                  "timekeeper_id", "timekeeper_name", "billing_partner_timekeeper_id",
+                  "entry_date", "hours_billable", "recorded_rate", "recorded_value", "currency",
+                  "task_code", "activity_code", "narrative"]
 
 
 def default_bill_date(con: duckdb.DuckDBPyConnection) -> date:
@@ -94,16 +115,24 @@ def default_bill_date(con: duckdb.DuckDBPyConnection) -> date:
     return row[0]
 
 
-def unbilled_as_ledes(entries: pl.DataFrame, bill_date: date) -> pl.DataFrame:
-    """Unbilled entries as the OCG engine's LEDES line frame: text like a parsed file, but
-    hours, rate and value kept DECIMAL and dates DATE (the engine reads those as their text
-    would read, without the trip through text)."""
-    units = pl.coalesce("hours_billable", "hours_worked")
-    return entries.with_row_index("record_no", offset=3).select(
+def invoice_head(entries: pl.DataFrame) -> list[pl.Expr]:
+    """The pro-forma invoice of each entry (``record_no``: its line number, 3 on): file,
+    line, invoice number and client, the columns that say which rules file reads a line."""
+    return [
         pl.lit("prebill").alias("file"),
         pl.col("record_no").cast(pl.Int64),
         pl.concat_str(pl.lit("PREBILL-"), pl.col("matter_number")).alias("invoice_number"),
         pl.col("ledes_client_id").alias("client_id"),
+    ]
+
+
+def unbilled_as_ledes(entries: pl.DataFrame, bill_date: date) -> pl.DataFrame:
+    """Unbilled entries (with their ``record_no``) as the OCG engine's LEDES line frame: text
+    like a parsed file, but hours, rate and value kept DECIMAL and dates DATE (the engine reads
+    those as their text would read, without the trip through text)."""
+    units = pl.coalesce("hours_billable", "hours_worked")
+    return entries.select(
+        *invoice_head(entries),
         pl.lit(bill_date, dtype=pl.Date).alias("invoice_date"),
         pl.col("time_entry_key").alias("line_item_number"),
         pl.lit("F").alias("exp_fee_inv_adj_type"),
@@ -133,16 +162,33 @@ def load_rules_dir(rules_dir: str | Path) -> list[Rules]:
 
 def ocg_exceptions(serving_db: Source, rules: Sequence[Rules],
                    bill_date: date | None = None) -> pl.DataFrame:
-    """One row per (unbilled time entry, rule broken), with the entry's details."""
+    """One row per (unbilled time entry, rule broken), with the entry's details.
+
+    Only the entries of invoices whose client has a rules file (about a tenth at scale large:
+    :func:`lexrecon.ocg.engine.governed_lines` on each matter's first line, which carries the
+    invoice's client) are read whole and evaluated, each with its line number among all
+    unbilled entries; that gives the findings of evaluating every entry."""
     with warehouse(serving_db) as con:
         bill_date = bill_date or default_bill_date(con)
-        entries = _frame(con, UNBILLED_SQL)
+        heads = _frame(con, MATTERS_SQL).rename({"first_record_no": "record_no"})
+        governed = heads.filter(governed_lines(heads.select(invoice_head(heads)), rules))
+        matters = governed.get_column("matter_number")
+        entries = _frame(con, GOVERNED_SQL, [matters.drop_nulls().to_list(),
+                                             matters.null_count() > 0]
+                         ) if governed.height else None
+    if entries is None:
+        findings = empty_findings()
+    else:
+        entries = entries.join(governed.select("matter_number", "record_no"),
+                               on="matter_number", how="inner", nulls_equal=True
+                               ).with_columns(record_no=pl.col("record_no") + pl.col("nth")
+                                              ).sort("record_no")
         findings = evaluate(unbilled_as_ledes(entries, bill_date), rules)
-        if findings.height == 0:
-            return pl.DataFrame(schema={"time_entry_key": pl.Utf8, "code": pl.Utf8,
-                                        "message": pl.Utf8, "amount_at_risk": pl.Utf8})
-        keys = findings.get_column("line_item_number").unique().to_list()
-        detail = _frame(con, DETAIL_SQL, [keys])
+    if findings.height == 0:
+        return pl.DataFrame(schema={"time_entry_key": pl.Utf8, "code": pl.Utf8,
+                                    "message": pl.Utf8, "amount_at_risk": pl.Utf8})
+    keys = findings.get_column("line_item_number").unique().implode()
+    detail = entries.filter(pl.col("time_entry_key").is_in(keys)).select(DETAIL_COLUMNS)
     return (findings.rename({"line_item_number": "time_entry_key"})
             .select("time_entry_key", "code", "message", "amount_at_risk")
             .join(detail, on="time_entry_key", how="left")
@@ -231,14 +277,15 @@ def segments(lens: np.ndarray, which: np.ndarray) -> np.ndarray:
 
 
 def entry_class_counts(ids: np.ndarray, lens: np.ndarray, doc: np.ndarray, lab: np.ndarray,
-                       n_classes: int, n_tokens: int) -> np.ndarray:
-    """Token counts per class (classes x tokens) of entries given as their distinct document
-    (``doc``, tokens in ``ids``/``lens``) and class (``lab``): the counts of the entries' own
-    token lists (whole numbers, exact in float64)."""
-    cells = pl.DataFrame({"c": lab, "u": doc}, schema={"c": pl.Int64, "u": pl.Int64}
-                         ).group_by("c", "u").len()
+                       n_classes: int, n_tokens: int, entries: np.ndarray) -> np.ndarray:
+    """Token counts per class (classes x tokens) of groups of ``entries`` entries each, given
+    as their distinct document (``doc``, tokens in ``ids``/``lens``) and class (``lab``): the
+    counts of the entries' own token lists (whole numbers, exact in float64)."""
+    cells = pl.DataFrame({"c": lab, "u": doc, "n": entries},
+                         schema={"c": pl.Int64, "u": pl.Int64, "n": pl.Int64}
+                         ).group_by("c", "u").agg(pl.col("n").sum())
     c, u = cells["c"].to_numpy(), cells["u"].to_numpy()
-    times = cells["len"].to_numpy().astype(np.float64)
+    times = cells["n"].to_numpy().astype(np.float64)
     flat = np.repeat(c * n_tokens, lens[u]) + ids[segments(lens, u)]
     return np.bincount(flat, weights=np.repeat(times, lens[u]),
                        minlength=n_classes * n_tokens).reshape(n_classes, n_tokens)
@@ -266,6 +313,8 @@ class CodeSuggestions:
 # Training sample: the most recent TRAIN_PER_PAIR coded entries of each (task, activity) pair
 # (entry date, then key, newest first), so the cost is bounded however long the history grows;
 # the class prior still counts every coded entry (a capped sample alone would flatten it).
+# The warehouse returns the sample counted per (pair, held out, narrative, practice area,
+# classification), with each pair's count of every coded entry: the model needs no more.
 TRAIN_PER_PAIR = 10_000
 HELD_SQL = f"('0x' || left(sha256(te.time_entry_key), 8))::bigint % 100 < {HELD_OUT_SHARE}"
 
@@ -276,36 +325,73 @@ with per_day as (  -- coded entries per code pair and day
     where task_code is not null and activity_code is not null
     group by all
 ),
-since as (  -- the day by which each pair has its sample (null: fewer entries, take them all)
-    select task_code, activity_code, max(entry_date) filter (where newer >= $1) as since
-    from (select *, sum(entries) over (partition by task_code, activity_code
-                                       order by entry_date desc nulls last
-                                       rows between unbounded preceding and current row
-                                       ) as newer
-          from per_day)
-    group by all
+ranked as (  -- per pair and day: the entries of that day and newer ones (undated last)
+    select *, sum(entries) over (partition by task_code, activity_code
+                                 order by entry_date desc nulls last
+                                 rows between unbounded preceding and current row) as newer,
+           sum(entries) over (partition by task_code, activity_code) as pair_entries
+    from per_day
 ),
-sample as (  -- the window ranks only the entries of those days (and any undated ones)
+cut as (  -- the day (null: the undated entries) on which a pair's count reaches $1, and how
+          -- many entries newer days hold; a pair with fewer entries has none
+    select task_code, activity_code, entry_date, newer - entries as before
+    from ranked
+    where newer >= $1 and newer - entries < $1
+),
+whole as (  -- pairs without a cut day: fewer entries, or cut on their undated entries (cut)
+    select task_code, activity_code, bool_or(newer >= $1) as cut
+    from ranked
+    group by all
+    having not bool_or(newer >= $1 and newer - entries < $1 and entry_date is not null)
+),
+sample as (
+    -- A pair cut on a day: every entry newer than that day. The bounds compared with
+    -- subqueries below (earliest cut day, task codes of whole pairs) only let the scan skip
+    -- what no branch takes: only those rows' narratives are read, not all 4M.
     select te.time_entry_key, te.task_code, te.activity_code, te.narrative, te.matter_number,
            te.timekeeper_id
     from marts.fct_time_entries te
-    join since s on s.task_code = te.task_code and s.activity_code = te.activity_code
-    where s.since is null or te.entry_date >= s.since or te.entry_date is null
-    qualify row_number() over (partition by te.task_code, te.activity_code
-                               order by te.entry_date desc, te.time_entry_key desc) <= $1
-)
-select te.time_entry_key, te.task_code || '|' || te.activity_code as pair, {HELD_SQL} as held,
-       te.narrative, m.practice_area, t.classification
+    join cut c on c.task_code = te.task_code and c.activity_code = te.activity_code
+    where te.entry_date > c.entry_date
+      and te.entry_date > (select min(entry_date) from cut)
+    union all
+    -- A pair without a cut day: every dated entry, and every undated one unless cut on them.
+    select te.time_entry_key, te.task_code, te.activity_code, te.narrative, te.matter_number,
+           te.timekeeper_id
+    from marts.fct_time_entries te
+    join whole w on w.task_code = te.task_code and w.activity_code = te.activity_code
+    where (te.entry_date is not null or not w.cut)
+      and te.task_code >= (select min(task_code) from whole)
+      and te.task_code <= (select max(task_code) from whole)
+    union all
+    -- And the newest entries (by key) of the cut day (or undated ones) that fill the sample:
+    -- only those entries are ranked.
+    select time_entry_key, task_code, activity_code, narrative, matter_number, timekeeper_id
+    from (
+        select te.time_entry_key, te.task_code, te.activity_code, te.narrative,
+               te.matter_number, te.timekeeper_id, c.before
+        from marts.fct_time_entries te
+        join cut c on c.task_code = te.task_code and c.activity_code = te.activity_code
+                  and c.entry_date = te.entry_date
+        where te.entry_date >= (select min(entry_date) from cut)
+        union all
+        select te.time_entry_key, te.task_code, te.activity_code, te.narrative,
+               te.matter_number, te.timekeeper_id, c.before
+        from marts.fct_time_entries te
+        join cut c on c.task_code = te.task_code and c.activity_code = te.activity_code
+        where c.entry_date is null and te.entry_date is null
+    )
+    qualify row_number() over (partition by task_code, activity_code
+                               order by time_entry_key desc) <= $1 - before
+),
+pairs as (select distinct task_code, activity_code, pair_entries from ranked)
+select te.task_code || '|' || te.activity_code as pair, {HELD_SQL} as held,
+       te.narrative, m.practice_area, t.classification, count(*) as entries,
+       p.pair_entries
 from sample te
+join pairs p on p.task_code = te.task_code and p.activity_code = te.activity_code
 left join marts.dim_matters m on m.matter_number = te.matter_number
 left join marts.dim_timekeepers t on t.timekeeper_id = te.timekeeper_id
-order by te.time_entry_key
-"""
-
-PRIOR_SQL = """
-select task_code || '|' || activity_code as pair, count(*) as entries
-from marts.fct_time_entries
-where task_code is not null and activity_code is not null
 group by all
 """
 
@@ -411,11 +497,19 @@ def suggest_codes(serving_db: Source, train_per_pair: int = TRAIN_PER_PAIR) -> C
     """Suggestions for every uncoded unbilled billable entry; the model learns token counts
     from the most recent ``train_per_pair`` coded entries of each code pair and the class prior
     from every coded entry. Accuracy: tested on the sample's held-out entries (HELD_SQL), by a
-    model whose counts and prior leave those entries out."""
+    model whose counts and prior leave those entries out. The sample comes counted per
+    (pair, held out, document): every count and accuracy is the one of entry-by-entry work."""
     with warehouse(serving_db) as con:
         coded = _frame(con, CODED_SQL, [train_per_pair])
-        per_pair = _frame(con, PRIOR_SQL)
         uncoded = _frame(con, UNCODED_SQL)
+    return learn_codes(coded, uncoded)
+
+
+def learn_codes(coded: pl.DataFrame, uncoded: pl.DataFrame) -> CodeSuggestions:
+    """The model, its held-out accuracy and its suggestions for ``uncoded`` (UNCODED_SQL's
+    rows), from ``coded``: CODED_SQL's rows, sampled entries counted per (pair, held out,
+    narrative, practice area, classification) in ``entries``, with ``pair_entries``. Rows may
+    repeat a (pair, held out, document) or count one entry each: the result is the same."""
     if coded.height == 0:
         return CodeSuggestions(pl.DataFrame(), 0, 0, None, None, None, None)
     # Tokens are counted once per distinct document, as ids: the final model learns from every
@@ -425,25 +519,26 @@ def suggest_codes(serving_db: Source, train_per_pair: int = TRAIN_PER_PAIR) -> C
     ids, lens, vocab_frame = encode_frame(docs)
     vocab = dict(zip(vocab_frame["token"].to_list(), vocab_frame["id"].to_list(), strict=True))
     held = coded["held"].to_numpy().astype(bool)
+    weight = coded["entries"].to_numpy().astype(np.int64)  # entries per row of ``coded``
     # classes: the code pairs in sorted order (polars sorts text by code point, as Python)
-    class_frame = coded.select(pl.col("pair").unique().sort()).with_row_index("lab")
+    class_frame = (coded.group_by("pair").agg(pl.col("pair_entries").first())
+                   .sort("pair").with_row_index("lab"))
     classes = class_frame["pair"].to_list()
     lab = coded.select("pair").join(class_frame, on="pair", how="left", maintain_order="left"
                                     )["lab"].to_numpy().astype(np.int64)
     task_of = np.array([c.split("|")[0] for c in classes], dtype=object)
     activity_of = np.array([c.split("|")[1] for c in classes], dtype=object)
-    counts = entry_class_counts(ids, lens, doc_of, lab, len(classes), len(vocab))
-    entries = dict(zip(per_pair["pair"].to_list(), per_pair["entries"].to_list(), strict=True))
-    prior = np.array([entries[c] for c in classes], dtype=np.float64)
+    counts = entry_class_counts(ids, lens, doc_of, lab, len(classes), len(vocab), weight)
+    prior = class_frame["pair_entries"].to_numpy().astype(np.float64)
     final = NaiveBayes.from_counts(classes, vocab, counts, prior)
-    n_train, n_test = int((~held).sum()), int(held.sum())
+    n_train, n_test = int(weight[~held].sum()), int(weight[held].sum())
     task_acc = act_acc = pair_acc = major = None
     if n_train and n_test:
         tr_counts = entry_class_counts(ids, lens, doc_of[~held], lab[~held], len(classes),
-                                       len(vocab))
-        tr_docs = np.bincount(lab[~held], minlength=len(classes)).astype(np.float64)
+                                       len(vocab), weight[~held])
+        tr_docs = np.bincount(lab[~held], weights=weight[~held], minlength=len(classes))
         # the evaluated model's prior: every coded entry but the held-out ones it is tested on
-        tested = np.bincount(lab[held], minlength=len(classes))
+        tested = np.bincount(lab[held], weights=weight[held], minlength=len(classes))
         tr_prior = prior - tested
         keep_c = np.flatnonzero(tr_docs > 0)
         keep_t = np.flatnonzero(tr_counts.sum(axis=0) > 0)
@@ -457,12 +552,15 @@ def suggest_codes(serving_db: Source, train_per_pair: int = TRAIN_PER_PAIR) -> C
         got_doc, _, _ = model.predict_index(to_train[ids[segments(lens, held_docs)]],
                                             lens[held_docs])
         got = keep_c[got_doc[np.searchsorted(held_docs, doc_of[held])]]
-        test_y = lab[held]
-        n = len(test_y)
-        pair_acc = int((got == test_y).sum()) / n
-        task_acc = int((task_of[got] == task_of[test_y]).sum()) / n
-        act_acc = int((activity_of[got] == activity_of[test_y]).sum()) / n
-        major = int((test_y == int(np.argmax(tr_docs))).sum()) / n
+        test_y, test_n = lab[held], weight[held]
+
+        def right(hit: np.ndarray) -> float:  # share of held-out entries (not rows)
+            return int(test_n[hit].sum()) / n_test
+
+        pair_acc = right(got == test_y)
+        task_acc = right(task_of[got] == task_of[test_y])
+        act_acc = right(activity_of[got] == activity_of[test_y])
+        major = right(test_y == int(np.argmax(tr_docs)))
     rows = uncoded.drop("practice_area", "classification")
     if rows.height:
         u_docs, u_doc_of = distinct_docs(uncoded)

@@ -184,7 +184,7 @@ class RuleTables:
             rules=table,
             tk_caps=_keyed(tk_caps, "_tk", "_cap_tk", DECIMAL),
             class_caps=_keyed(class_caps, "_class", "_cap_class", DECIMAL),
-            approved=_keyed(approved, "_tk").unique().with_columns(_ok=pl.lit(True)),
+            approved=_keyed(approved, "_tk"),  # anti-joined only: repeats do not matter
             phrases=phrase_frame.select("_rule", _norm_desc=normalised(pl.col("_phrase")))
             .unique().with_columns(_stock=pl.lit(True)),
             codes=pl.DataFrame(codes, schema={"_rule": pl.Int64, "_kind": pl.Utf8,
@@ -240,12 +240,8 @@ def prepare(lines: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFrame:
         pl.col("record_no").cast(pl.Int64),
     )
     frame = (
-        frame.sort(["file", "record_no"], maintain_order=True)
-        .with_row_index("_row")
-        .with_columns(_inv=text("invoice_number"))
-        .with_columns(
-            _client=pl.col("client_id").fill_null("").str.strip_chars().first().over(INVOICE)
-        )
+        _with_invoice_client(frame.sort(["file", "record_no"], maintain_order=True)
+                             .with_row_index("_row"))
         .join(rules, on="_client", how="inner", maintain_order="left")
     )
     return frame.with_columns(
@@ -269,6 +265,30 @@ def prepare(lines: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFrame:
            "line_item_date", "line_item_task_code", "line_item_activity_code",
            "line_item_expense_code", "timekeeper_id", "line_item_description",
            "timekeeper_classification")
+
+
+def _with_invoice_client(frame: pl.DataFrame) -> pl.DataFrame:
+    """``_inv`` (the invoice number read) and ``_client``: the CLIENT_ID of the invoice's first
+    row (``frame`` in file and record order), the key its rules files are found by."""
+    return frame.with_columns(_inv=text("invoice_number")).with_columns(
+        _client=pl.col("client_id").fill_null("").str.strip_chars().first().over(INVOICE))
+
+
+def governed_lines(lines: pl.DataFrame, rules: Sequence[Rules]) -> pl.Series:
+    """Per row of ``lines``, in its order: whether its invoice's client has one of ``rules``
+    (the rows :func:`evaluate` reads further than their client). Needs only ``file``,
+    ``record_no``, ``invoice_number`` and ``client_id``. Evaluating only the rows marked true,
+    each keeping its ``record_no``, gives the findings of evaluating every row: a rule reads
+    only the lines of its own client's invoices, and whole invoices are kept or left out."""
+    clients = pl.Series("_client", sorted({r.client_id for r in rules}), dtype=pl.Utf8)
+    marked = _with_invoice_client(
+        lines.select(
+            *[_as_ledes_text(c, lines.schema[c]) for c in ("file", "invoice_number",
+                                                           "client_id")],
+            pl.col("record_no").cast(pl.Int64),
+        ).with_row_index("_at").sort(["file", "record_no"], maintain_order=True)
+    ).select("_at", _governed=pl.col("_client").is_in(clients.implode()))
+    return marked.sort("_at").get_column("_governed").alias("governed")
 
 
 def _as_ledes_text(column: str, dtype: pl.DataType) -> pl.Expr:

@@ -151,7 +151,6 @@ def load_rules(path: str | Path) -> Rules:
 _PLAIN = r"[\x20\x21\x23-\x5b\x5d-\x7e]*"  # printable ASCII but " and \\
 _FLOW_LIST_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): +\[([^\]\n]*)\] *$", re.MULTILINE)
 _PLAIN_ITEMS = re.compile(rf' *"{_PLAIN}" *(?:, *"{_PLAIN}" *)*')
-_ITEM = re.compile(rf'"({_PLAIN})"')
 _SENTINEL = "lexrecon-plain-list-"
 
 
@@ -172,7 +171,8 @@ def _with_plain_lists(text: str) -> dict[Any, Any] | None:
         if key in lists or not _PLAIN_ITEMS.fullmatch(items):
             return match.group(0)
         placeholder = f"{_SENTINEL}{len(lists)}"
-        lists[key] = (placeholder, _ITEM.findall(items))
+        # the full match proves the items are quoted texts without quotes, between commas
+        lists[key] = (placeholder, items.split('"')[1::2])
         return f'{key}: "{placeholder}"'
 
     slim = _FLOW_LIST_LINE.sub(swap, text)
@@ -298,6 +298,10 @@ class _Checker:
     def texts(self, value: Any, key: str) -> tuple[str, ...]:
         if not isinstance(value, list):
             raise self.fail(key, f"expected a list of text, got {_kind(value)}")
+        if all(type(v) is str for v in value):  # e.g. a firm's 1000 timekeeper IDs
+            stripped = tuple(v.strip() for v in value)
+            if all(stripped) and "".join(value).isascii():  # what text() gives each, at once
+                return stripped
         return tuple(self.text(v, f"{key}[{i}]") for i, v in enumerate(value))
 
     def patterns(self, value: Any, key: str) -> tuple[str, ...]:

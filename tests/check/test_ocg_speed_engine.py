@@ -15,7 +15,7 @@ from check_builders import fee, parse_rows
 
 from lexrecon.ledes.values import date, number
 from lexrecon.ocg import rules as rules_module
-from lexrecon.ocg.engine import evaluate
+from lexrecon.ocg.engine import evaluate, governed_lines
 from lexrecon.ocg.rules import RulesError, load_rules, rules_from_mapping
 
 KEYS = ["file", "invoice_number", "line_item_number", "code"]
@@ -146,6 +146,35 @@ def test_typed_columns_read_as_their_text() -> None:
                                      dt.date(2024, 1, 10), dt.date(2024, 1, 10)]),
     )
     assert evaluate(odd, rules).equals(evaluate(as_text(odd), rules))
+
+
+def test_evaluating_only_governed_lines_gives_every_finding() -> None:
+    """governed_lines marks the lines of invoices whose client (the CLIENT_ID of the
+    invoice's first line, trimmed) has a rules file; evaluating only those lines, each with its
+    record_no, gives every finding of evaluating all lines (pre-bill reads only those)."""
+    lines = many_clients(6, per_client_invoices=2)
+    first = pl.col("record_no") == pl.col("record_no").min().over("file", "invoice_number")
+    lines = lines.with_columns(client_id=pl.when(
+        # first line C000, the others a governed client: the invoice is C000's, not governed
+        (pl.col("invoice_number") == "INV-0-0") & ~first).then(pl.lit("C001"))
+        # first line a governed client (padded), the others not: governed as a whole
+        .when((pl.col("invoice_number") == "INV-2-1") & first).then(pl.lit("  C003 "))
+        .otherwise(pl.col("client_id")))
+    rules = [client_rules("C001"), client_rules("C003"),
+             client_rules("C005", max_daily_hours=Decimal(1))]
+    shuffled = lines.sample(fraction=1.0, shuffle=True, seed=7)  # any row order
+    mask = governed_lines(shuffled, rules)
+    assert mask.len() == shuffled.height and 0 < mask.sum() < shuffled.height
+    marked = shuffled.with_columns(mask)
+    by_invoice = dict(marked.group_by("invoice_number").agg(pl.col("governed").all()).rows())
+    assert by_invoice == dict(marked.group_by("invoice_number")
+                              .agg(pl.col("governed").any()).rows())  # whole invoices
+    assert not by_invoice["INV-0-0"] and by_invoice["INV-2-1"] and by_invoice["INV-1-0"]
+    assert not by_invoice["INV-2-0"] and by_invoice["INV-5-1"]
+    full = evaluate(shuffled, rules)
+    assert full.height > 20
+    assert evaluate(shuffled.filter(mask), rules).equals(full)
+    assert governed_lines(lines, []).sum() == 0
 
 
 def test_cost_does_not_grow_with_the_number_of_rules_files() -> None:

@@ -1,6 +1,6 @@
-"""Pre-bill reads only what it needs (typed values, the detail of entries with findings, the
-training sample's days) and encodes tokens without a Python string per token; the results are
-those of the plain definitions."""
+"""Pre-bill reads only what it needs (typed values, only the entries of clients with a rules
+file, the training sample's days, counted per document) and encodes tokens without a Python
+string per token; the results are those of the plain definitions."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -18,9 +18,12 @@ from reports.prebill import (
     CODED_SQL,
     HELD_SQL,
     UNBILLED_WHERE,
+    UNCODED_SQL,
     _frame,
     encode_frame,
+    learn_codes,
     ocg_exceptions,
+    suggest_codes,
     tokens,
 )
 
@@ -51,11 +54,29 @@ def con(serving_db):
     connection.close()
 
 
+def counted(sample: pl.DataFrame, con) -> pl.DataFrame:
+    """A sample of entries counted as CODED_SQL returns it: entries per (pair, held out,
+    document), with the pair's count of every coded entry."""
+    totals = _frame(con, "select task_code || '|' || activity_code as pair, "
+                         "count(*) as pair_entries from marts.fct_time_entries "
+                         "where task_code is not null and activity_code is not null group by 1")
+    cols = ["pair", "held", "narrative", "practice_area", "classification"]
+    return (sample.group_by(cols).agg(pl.len().cast(pl.Int64).alias("entries"))
+            .join(totals, on="pair", how="left").sort(cols, nulls_last=True))
+
+
+def coded_sample(con, per_pair: int) -> pl.DataFrame:
+    cols = ["pair", "held", "narrative", "practice_area", "classification"]
+    got = _frame(con, CODED_SQL, [per_pair])
+    return got.with_columns(pl.col("entries", "pair_entries").cast(pl.Int64)
+                            ).sort(cols, nulls_last=True)
+
+
 @pytest.mark.parametrize("per_pair", [1, 3, 17, 10_000])
 def test_training_sample_is_the_most_recent_entries_of_each_pair(con, per_pair):
     plain = _frame(con, PLAIN_SAMPLE_SQL, [per_pair])
     assert plain.height
-    assert _frame(con, CODED_SQL, [per_pair]).equals(plain)
+    assert coded_sample(con, per_pair).equals(counted(plain, con))
 
 
 def test_training_sample_with_undated_and_same_day_entries(serving_db, tmp_path):
@@ -70,11 +91,38 @@ def test_training_sample_with_undated_and_same_day_entries(serving_db, tmp_path)
         rw.execute("alter table marts.fct_time_entries alter column entry_date drop not null")
         rw.execute("update marts.fct_time_entries set entry_date = null "
                    "where hash(time_entry_key) % 7 = 0")
-        for per_pair in (1, 2, 9, 40):
-            assert _frame(rw, CODED_SQL, [per_pair]).equals(
-                _frame(rw, PLAIN_SAMPLE_SQL, [per_pair]))
+        # and a count that a pair reaches only on its undated entries (the cut is there)
+        dated, total = rw.execute(
+            "select count(entry_date), count(*) from marts.fct_time_entries "
+            "where task_code is not null and activity_code is not null "
+            "group by task_code, activity_code order by count(*) desc limit 1").fetchall()[0]
+        assert total > dated + 1
+        for per_pair in (1, 2, 9, 40, dated + 1, total - 1, total, total + 5):
+            assert coded_sample(rw, per_pair).equals(
+                counted(_frame(rw, PLAIN_SAMPLE_SQL, [per_pair]), rw))
     finally:
         rw.close()
+
+
+@pytest.mark.parametrize("per_pair", [5, 10_000])
+def test_counted_sample_learns_what_entry_by_entry_learning_does(con, per_pair):
+    """The model learns from the sample counted per document: its accuracy figures and every
+    suggestion (code pair, confidence, runner-up) are those of one row per sampled entry."""
+    entry_by_entry = _frame(con, PLAIN_SAMPLE_SQL, [per_pair]).join(
+        _frame(con, "select task_code || '|' || activity_code as pair, count(*) as pair_entries "
+                    "from marts.fct_time_entries where task_code is not null "
+                    "and activity_code is not null group by 1"), on="pair", how="left"
+    ).with_columns(entries=pl.lit(1, dtype=pl.Int64)).drop("time_entry_key")
+    counted_rows = _frame(con, CODED_SQL, [per_pair])
+    assert counted_rows.height < entry_by_entry.height
+    plain = learn_codes(entry_by_entry, _frame(con, UNCODED_SQL))
+    got = suggest_codes(con, train_per_pair=per_pair)
+    assert plain.held_out and plain.suggestions.height
+    assert (got.held_out, got.trained_on, got.task_accuracy, got.activity_accuracy,
+            got.pair_accuracy, got.majority_pair_accuracy) == (
+        plain.held_out, plain.trained_on, plain.task_accuracy, plain.activity_accuracy,
+        plain.pair_accuracy, plain.majority_pair_accuracy)
+    assert got.suggestions.equals(plain.suggestions)
 
 
 @pytest.mark.parametrize("pair_table", [True, False])
@@ -106,15 +154,17 @@ def test_encoded_ids_spell_the_python_tokens(con, pair_table, monkeypatch):
     assert ids2.tolist() == [lookup.get(t, known.height) for row in expected for t in row]
 
 
-def test_exceptions_equal_the_plain_text_evaluation(serving_db):
-    """Strict rules for every client: many findings; the report equals evaluating every
-    unbilled entry as LEDES text and joining its full row (the plain way)."""
+@pytest.mark.parametrize("every", [1, 3])
+def test_exceptions_equal_the_plain_text_evaluation(serving_db, every):
+    """Strict rules for every client (or every third: the others' entries are not read
+    further than their client): many findings; the report equals evaluating every unbilled
+    entry as LEDES text and joining its full row (the plain way)."""
     con = duckdb.connect(str(serving_db), read_only=True)
     try:
         clients = [r[0] for r in con.execute(
             "select distinct coalesce(c.ledes_client_id, te.client_code) "
             "from marts.fct_time_entries te left join marts.dim_clients c using (client_code) "
-            "order by 1").fetchall()]
+            "order by 1").fetchall()][::every]
         rules = [rules_from_mapping({
             "client_id": client, "billing_increment_hours": Decimal("0.25"),
             "max_daily_hours": Decimal(3), "submission_deadline_days": 20,
@@ -162,5 +212,7 @@ def test_exceptions_equal_the_plain_text_evaluation(serving_db):
                  "task_code", "activity_code", "narrative"), on="time_entry_key", how="left")
              .sort("client_code", "matter_number", "entry_date", "time_entry_key", "code"))
     found = ocg_exceptions(serving_db, rules)
-    assert found.height > 50 and len(set(found["code"])) >= 6
+    assert found.height > 50 // every and len(set(found["code"])) >= 6
     assert found.equals(plain)
+    if every > 1:  # entries of clients without rules were evaluated too in the plain way
+        assert set(plain["client_code"]) < set(entries["client_code"])
