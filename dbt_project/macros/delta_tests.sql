@@ -123,14 +123,15 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set hooks = tested.config.get('post-hook', []) | map(attribute='sql') | join(' ') -%}
-    {%- for grain in ['time_entry', 'line'] -%}
+    {%- set delete_keys = {'time_entry': 'time_entry_key', 'expense': 'expense_key', 'line': none} -%}
+    {%- for grain in ['time_entry', 'expense', 'line'] -%}
         {%- if "delta_logged('" ~ grain ~ "')" in hooks -%}
             {%- set since = delta_since_of(tested.name) -%}
             {%- if since is none -%}
                 {{ return(none) }}
             {%- endif -%}
             {{ return({'rows': delta_rows_filter(grain, since),
-                       'key': 'time_entry_key' if grain == 'time_entry' else none,
+                       'key': delete_keys[grain],
                        'kind': 'key'}) }}
         {%- endif -%}
     {%- endfor -%}

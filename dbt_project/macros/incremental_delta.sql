@@ -7,9 +7,9 @@
     changed_upstream model name -> the raw tables upstream of it that changed since
   (from dbt's manifest of the previous build, whose project fingerprint is the same).
 
-  The four delta models (int_time_entries_valued, fct_time_entries: grain 'time_entry';
-  int_invoice_lines_unioned, fct_invoice_lines: grain 'line') take their config from
-  delta_model_config(grain). delta_since() returns `since` when the model may take only the
+  The five delta models (int_time_entries_valued, fct_time_entries: grain 'time_entry';
+  int_expenses_unioned: grain 'expense' (Clio expenses are activities); int_invoice_lines_unioned,
+  fct_invoice_lines: grain 'line') take their config from delta_model_config(grain). delta_since() returns `since` when the model may take only the
   changed rows: it is an incremental run and every changed raw table upstream of the model is
   one of delta_raw_tables() (raw tables whose rows map one to one to the model's rows, keyed by
   its unique key). Otherwise none: the model recomputes all its rows (delta_delete empties it
@@ -18,7 +18,7 @@
   Delta log: in the first wave of an incremental build (LEXRECON_DELTA has "log": true) each of
   these models records, before its delete and after its insert, how many of its rows are in the
   delta (the rows it deletes and recomputes) in the table _lexrecon_delta.delta_rows, which
-  lexrecon.warehouse.build creates before and drops after the build. Zero both times: the model
+  the run's own hooks create and drop (macros/delta_log.sql). Zero both times: the model
   did not change, and the models downstream of it only (through it) need not be rebuilt.
 
   The data tests of an incremental build read some tests' models through the same delta rows
@@ -91,13 +91,15 @@
 {% endmacro %}
 
 
-{# The rows of an incremental model of this grain ('time_entry' or 'line') that a delta run
+{# The rows of an incremental model of this grain ('time_entry', 'expense' or 'line') that a delta run
    deletes and recomputes: a where clause, or none when it recomputes all rows. #}
 {% macro delta_rows_filter(grain, since) %}
     {%- if since is none -%}
         {{ return(none) }}
     {%- elif grain == 'time_entry' -%}
         {{ return('time_entry_key in (' ~ time_entry_delta_keys(since) ~ ')') }}
+    {%- elif grain == 'expense' -%}
+        {{ return('expense_key in (' ~ time_entry_delta_keys(since) ~ ')') }}
     {%- else -%}
         {{ return(line_delta_filter(since)) }}
     {%- endif -%}

@@ -1,4 +1,11 @@
 -- grain: one row per expense entry (expense_key = '<system>:<source id>') from both LPMs
+-- Incremental (macros/incremental_delta.sql, grain 'expense'): when only time entries changed
+-- upstream (Clio expenses are activities), only the changed activities' rows are recomputed;
+-- otherwise every row is.
+-- depends_on: {{ ref('stg_clio__activities') }}
+-- depends_on: {{ ref('stg_actionstep__time_entries') }}
+{%- set since = delta_since() %}
+{{ config(**delta_model_config('expense')) }}
 with
 
 clio_activities as (
@@ -66,6 +73,9 @@ clio as (
     left join clio_bills as b on b.bill_id = a.bill_id
     left join timekeepers as tk on tk.source_system = 'clio' and tk.source_timekeeper_id = a.user_id
     where a.activity_type = 'ExpenseEntry'
+    {%- if since is not none %}
+      and 'clio:' || a.activity_id in ({{ time_entry_delta_keys(since) }})
+    {%- endif %}
 
 ),
 
@@ -90,6 +100,9 @@ actionstep as (
     from actionstep_disbursements as d
     left join actionstep_actions as m on m.action_id = d.action_id
     left join actionstep_bills as b on b.bill_id = d.bill_id
+    {%- if since is not none %}
+    where 'actionstep:' || d.disbursement_id in ({{ time_entry_delta_keys(since) }})
+    {%- endif %}
 
 ),
 
