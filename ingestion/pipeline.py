@@ -282,8 +282,13 @@ def run_source(
         warming = threading.Thread(target=_warm_up, args=(name,), daemon=True,
                                    name=f"lexrecon-{name}-imports")
         warming.start()
+        if emulator_process:
+            return _run_with_emulator_child(name, firm, raw_db, warming,
+                                            pipelines_dir=pipelines_dir, resources=resources,
+                                            on_progress=on_progress, unthrottled=unthrottled,
+                                            **options)
         with start_all(firm, systems=(name,), unthrottled=unthrottled,
-                       in_process=not emulator_process) as emulators:
+                       in_process=True) as emulators:
             warming.join()
             endpoint = endpoint_for(name, emulators)
             if "page_size" in options:
@@ -310,6 +315,10 @@ def run_source(
             if loaded is not None:
                 options["append_tables"] = [t for t in ("ledes_lines", "ledes_files")
                                             if t not in loaded]
+        if isinstance(endpoint, _EndpointLater):  # (waits for the emulator child)
+            t_wait = time.perf_counter()
+            endpoint = endpoint.get()
+            started += time.perf_counter() - t_wait  # its start-up is not timed, as before
         source = build_source(name, firm, ledger, endpoint, **options)
         if resources and name == "ledes":
             source = source.with_resources(*resources)
@@ -346,6 +355,45 @@ def run_source(
                                    r["money_received"], r["money_loaded"],
                                    r["money_quarantined"])
                    for r in ledger.tally_rows(load_id)])
+
+
+class _EndpointLater(dict):
+    """The endpoint of an emulator child that is still starting: :func:`run_source` sets up
+    its pipeline (dlt's configuration, state, pending packages, raw.duckdb's tables) while
+    the child loads the firm, and asks for the endpoint only to build the source (the wait
+    for the child is not in the run's ``seconds``)."""
+
+    def __init__(self, get: Callable[[], dict[str, Any]]):
+        super().__init__()
+        self.get = get
+
+
+def _run_with_emulator_child(name: str, firm: Path, raw_db: Path, warming: threading.Thread,
+                             *, unthrottled: bool, **kw: Any) -> LoadSummary:
+    """:func:`run_source` of a REST source against its emulator in a child process, started
+    first and waited for only when the source is built (``_EndpointLater``); stopped (or, if
+    the run ended before it was needed, killed) when the run ends."""
+    from ingestion.emulators import EmulatorProcess
+
+    starting = EmulatorProcess.begin(firm, 0, systems=(name,), unthrottled=unthrottled)
+    started: list[Any] = []
+
+    def endpoint() -> dict[str, Any]:
+        emulators = starting.ready()
+        started.append(emulators)
+        warming.join()
+        found = endpoint_for(name, emulators)
+        if "page_size" in kw:
+            found.pop("page_size", None)
+        return found
+
+    try:
+        return run_source(name, firm, raw_db, endpoint=_EndpointLater(endpoint), **kw)
+    finally:
+        if started:
+            started[0].stop()
+        else:
+            starting.cancel()
 
 
 def run_sources(
@@ -465,11 +513,14 @@ def _loaded_tables(raw_db: Path, dataset: str) -> set[str] | None:
     except duckdb.Error:
         return None
     try:
-        names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? "
-            "and table_type = 'BASE TABLE'", [dataset]).fetchall()]
-        return {t for t in names
-                if con.execute(f'select exists (select 1 from "{dataset}"."{t}")').fetchone()[0]}
+        # one catalog query; DuckDB's row estimate is never 0 for a table holding rows (it
+        # may count deleted rows), so only a table it gives 0 is looked into
+        sizes = con.execute("select table_name, estimated_size from duckdb_tables() "
+                            "where database_name = current_database() and schema_name = ?",
+                            [dataset]).fetchall()
+        return {t for t, size in sizes
+                if size or con.execute(f'select exists (select 1 from "{dataset}"."{t}")')
+                .fetchone()[0]}
     except duckdb.Error:
         return None
     finally:

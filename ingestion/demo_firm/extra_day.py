@@ -5,7 +5,10 @@ business day after the firm's last entry date: a copy of the last business day's
 billable time entries (same timekeepers, matters, hours, rates and narratives) with new ids,
 the new date, and ``created_at``/``updated_at`` (Clio) and ``modifiedTimestamp`` (Actionstep)
 after every timestamp already in the tables, so the sources' incremental cursors load exactly
-these rows. Nothing else changes (no bills, no LEDES, no sales bookings): the work is WIP.
+these rows. The entries are recorded one second apart, in id order, from one minute after the
+latest timestamp (as time is entered through a day: one instant for the whole day would give
+every entry the cursor's last value, which the next run's inclusive ``updated_since`` sends
+again). Nothing else changes (no bills, no LEDES, no sales bookings): the work is WIP.
 
 Deterministic: the same firm gives the same day. The manifest's row counts, sha256 and
 ``extra_days`` list are updated so the folder stays self-describing. Emulators read their
@@ -60,11 +63,13 @@ def append_day(firm_dir: str | Path) -> dict:
                         & ~pl.col("non_billable") & ~pl.col("no_charge")).sort("id")
     c_stamp = clio["updated_at"].max() + timedelta(minutes=1)
     c_first = int(clio["id"].max()) + 1
+    c_at = (pl.lit(c_stamp).dt.cast_time_unit("us").dt.replace_time_zone("UTC")
+            + pl.duration(seconds=pl.int_range(0, pl.len())))
     c_new = c_src.with_columns(
         pl.int_range(c_first, c_first + c_src.height, dtype=pl.Int64).alias("id"),
         pl.lit(day).alias("date"),
-        pl.lit(c_stamp).dt.cast_time_unit("us").dt.replace_time_zone("UTC").alias("created_at"),
-        pl.lit(c_stamp).dt.cast_time_unit("us").dt.replace_time_zone("UTC").alias("updated_at"),
+        c_at.alias("created_at"),
+        c_at.alias("updated_at"),
     ).with_columns(pl.col("id").hash(seed=day.toordinal()).cast(pl.String).str.slice(0, 10)
                    .alias("etag")).select(clio.columns)
 
@@ -72,12 +77,13 @@ def append_day(firm_dir: str | Path) -> dict:
     a_src = action.filter((pl.col("timestampDate") == last) & (pl.col("billingBehavior") == "Bill")
                           & pl.col("links__bill").is_null()).sort("id")
     a_last = max(action["modifiedTimestamp"].str.to_datetime("%Y-%m-%dT%H:%M:%S%:z"))
-    a_stamp = (a_last + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    a_stamp = a_last + timedelta(minutes=1)
     a_first = int(action["id"].max()) + 1
     a_new = a_src.with_columns(
         pl.int_range(a_first, a_first + a_src.height, dtype=pl.Int64).alias("id"),
         pl.lit(day).alias("timestampDate"),
-        pl.lit(a_stamp).alias("modifiedTimestamp"),
+        (pl.lit(a_stamp) + pl.duration(seconds=pl.int_range(0, pl.len())))
+        .dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").alias("modifiedTimestamp"),
     ).select(action.columns)
 
     _write(pl.concat([clio, c_new.cast(clio.schema)]), firm / CLIO)

@@ -19,6 +19,16 @@ def _at(day: pl.Expr, hour: int, minute: int | pl.Expr = 0) -> pl.Expr:
     return (day.cast(pl.Datetime("us")) + pl.duration(hours=hour, minutes=minute)).dt.replace_time_zone("UTC")
 
 
+def bill_created_at(bill: pl.Expr, invoice_date: pl.Expr, office: pl.Expr) -> pl.Expr:
+    """When a bill (and its lines) was created: each office's billing run starts at 09:00 on
+    the invoice date and writes one bill per second, in bill order. (One instant for every
+    bill of a run would give hundreds of thousands of line items the same ``updated_at`` at
+    large scale, which no real billing run does, and every incremental ``updated_since`` run
+    would receive them all again.) Use in ``with_columns`` of a frame holding every bill."""
+    seq = bill.rank("ordinal").over([invoice_date, office]) - 1
+    return _at(invoice_date, 9) + pl.duration(seconds=seq)
+
+
 def _as_text(ts: pl.Expr) -> pl.Expr:
     return ts.dt.strftime(AS_STAMP_FMT)
 
@@ -120,7 +130,7 @@ def shape(tks: pl.DataFrame, eff: np.ndarray, rates: np.ndarray, cl: pl.DataFram
     # ---- bills
     bsel = bills.with_columns(
         bid=pl.col("bill") + BILL_ID0, office=pl.col("office"),
-        created=_at(pl.col("invoice_date"), 9),
+        created=bill_created_at(pl.col("bill"), pl.col("invoice_date"), pl.col("office")),
         upd=_at(pl.col("last_event"), 18),
     )
     money = {"m_total": dec(pl.col("total_c")), "m_paid": dec(pl.col("paid_c")),
@@ -197,9 +207,10 @@ def shape(tks: pl.DataFrame, eff: np.ndarray, rates: np.ndarray, cl: pl.DataFram
         links__bill="bid", modifiedTimestamp=_as_text(pl.col("upd"))), "actionstep.disbursements")
 
     # ---- bill lines
-    ln = lines.lazy().join(bills.lazy().select("bill", "office", "invoice_date"), on="bill",
+    # a bill's lines are written with the bill, at its creation instant in the billing run
+    ln = lines.lazy().join(bsel.lazy().select("bill", "office", "created"), on="bill",
                            maintain_order="left").with_columns(
-        upd=_at(pl.col("invoice_date"), 9),
+        upd=pl.col("created"),
         qty=pl.when(pl.col("kind") == "F").then(dec(pl.col("units_x100"), 2))
         .otherwise(dec(pl.col("units_x100"), 2)).cast(pl.Decimal(18, 4)))
     out["clio.line_items"] = conform(ln.filter(pl.col("office") == "NYC").select(

@@ -170,6 +170,13 @@ class EmulatorProcess:
     @classmethod
     def start(cls, firm_dir: str | Path, port: int = 0, *, timeout: float = 600.0,
               **kw: Any) -> EmulatorProcess:
+        return cls.begin(firm_dir, port, **kw).ready(timeout)
+
+    @classmethod
+    def begin(cls, firm_dir: str | Path, port: int = 0, **kw: Any) -> StartingEmulators:
+        """Start the child and return at once; ``.ready()`` waits until it serves and gives
+        the :class:`EmulatorProcess` (the caller can do other work while the child loads the
+        firm). ``.cancel()`` kills a child that is no longer wanted."""
         import json
         import subprocess
         import sys
@@ -194,24 +201,11 @@ class EmulatorProcess:
             # settings (credentials too, if given) go through the pipe, never the command line
             process.stdin.write(settings + "\n")  # type: ignore[union-attr]
             process.stdin.flush()  # type: ignore[union-attr]
-            import selectors
-            with selectors.DefaultSelector() as sel:
-                sel.register(process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
-                if not sel.select(timeout):
-                    raise TimeoutError(f"the emulators did not start within {timeout:.0f}s")
-            line = process.stdout.readline()  # type: ignore[union-attr]
-            if not line:
-                raise RuntimeError(f"the emulator process exited ({process.wait(10)}) "
-                                   "before it served")
-            answer = json.loads(line)
         except BaseException:
             process.kill()
             process.wait(5)
             raise
-        if "error" in answer:
-            process.wait(10)
-            raise _ERRORS.get(answer["type"], RuntimeError)(answer["error"])
-        return cls(process, answer["info"])
+        return StartingEmulators(cls, process)
 
     @property
     def clio(self) -> RemoteServer | None:
@@ -264,3 +258,47 @@ class EmulatorProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class StartingEmulators:
+    """A child of :meth:`EmulatorProcess.begin` that may still be loading the firm."""
+
+    def __init__(self, owner: type[EmulatorProcess], process: Any):
+        self._owner, self._process = owner, process
+
+    def cancel(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait(5)
+            for pipe in (process.stdin, process.stdout):
+                if pipe is not None:
+                    pipe.close()
+
+    def ready(self, timeout: float = 600.0) -> EmulatorProcess:
+        """Wait until the child serves (its first line) and return the handle."""
+        import json
+
+        process, cls = self._process, self._owner
+        if process is None:
+            raise RuntimeError("the emulator process was cancelled")
+        self._process = None
+        try:
+            import selectors
+            with selectors.DefaultSelector() as sel:
+                sel.register(process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+                if not sel.select(timeout):
+                    raise TimeoutError(f"the emulators did not start within {timeout:.0f}s")
+            line = process.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                raise RuntimeError(f"the emulator process exited ({process.wait(10)}) "
+                                   "before it served")
+            answer = json.loads(line)
+        except BaseException:
+            process.kill()
+            process.wait(5)
+            raise
+        if "error" in answer:
+            process.wait(10)
+            raise _ERRORS.get(answer["type"], RuntimeError)(answer["error"])
+        return cls(process, answer["info"])

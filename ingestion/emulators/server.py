@@ -33,6 +33,8 @@ OFFSET_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"  # text timestamps as Actionstep sends
 _MIN_US = np.iinfo(np.int64).min
 BLOCK_ROWS = 4096                  # rows encoded to JSON together and cached
 EAGER_RENDER_ROWS = 500_000        # tables up to this size are rendered at start-up
+LAZY_ROWS = 500_000                # bigger tables: only the key column is read at start-up
+LAZY_READ_ROWS = 100_000           # ... and rows from the file until this many were read
 BLOCK_CACHE_BYTES = 192 * 2**20    # per table: encoded JSON kept in memory
 _SENTINEL = "\x01\x02"              # marks money values inside the JSON text ...
 _SENTINEL_JSON = "\\u0001\\u0002"   # ... as the JSON writer escapes it
@@ -75,21 +77,41 @@ class Table:
     text per block of rows when the block is first encoded, not for the whole table at
     start-up, so a daily incremental run against millions of rows starts in a fraction of the
     time and renders only the rows it serves (smaller tables are rendered whole at start-up).
+
+    A table over ``LAZY_ROWS`` rows whose file is already in key order is not read whole at
+    start-up (:func:`load_tables` passes ``path``, ``keys`` and ``schema`` instead of ``df``):
+    only its key column is; a column is read from the file when a filter or the timestamp
+    format needs it, and rows when they are served (a slice of the file, which skips the
+    row groups outside it), until ``LAZY_READ_ROWS`` rows were read that way or a request
+    needs the typed frame (``df``): then the whole file is read once and used from then on.
+    A daily incremental run serves a few thousand rows of such a table, at the end of the
+    file, so it never reads the rest. Every answer is the same either way (tests compare).
     """
 
-    def __init__(self, name: str, df: pl.DataFrame, *, ts_format: str,
-                 null_relations: bool, rename: Callable[[str], str] | None = None):
+    def __init__(self, name: str, df: pl.DataFrame | None = None, *, ts_format: str,
+                 null_relations: bool, rename: Callable[[str], str] | None = None,
+                 path: Path | None = None, keys: pl.Series | None = None,
+                 schema: pl.Schema | None = None):
         self.name = name
-        self.pk = df.columns[0]
-        if not _sorted_without_nulls(df[self.pk]):
-            df = df.sort(self.pk, nulls_last=True)
-        self.df = df  # typed, for filters ($filter) and ids
-        self.columns = list(df.columns)
-        self.ids = df[self.pk].to_numpy()
+        self._path = None
+        if df is None:  # a lazy table: the file is in key order (load_tables checked)
+            assert path is not None and keys is not None and schema is not None
+            self._file, self._path = _pinned(Path(path))  # the file as it is now
+            self.schema = schema
+            self.pk, self._height = keys.name, len(keys)
+            self.ids = keys.to_numpy()
+        else:
+            self.pk = df.columns[0]
+            if not _sorted_without_nulls(df[self.pk]):
+                df = df.sort(self.pk, nulls_last=True)
+            self._df = df  # typed, for filters ($filter) and ids
+            self.schema, self._height = df.schema, df.height
+            self.ids = df[self.pk].to_numpy()
+        self.columns = list(self.schema)
         self.null_relations = null_relations
         self.ts_format = ts_format
-        self.cursor_col = next((c for c in CURSOR_COLUMNS if c in df.columns), None)
-        self.decimal_cols = [c for c, t in df.schema.items() if isinstance(t, pl.Decimal)]
+        self.cursor_col = next((c for c in CURSOR_COLUMNS if c in self.columns), None)
+        self.decimal_cols = [c for c, t in self.schema.items() if isinstance(t, pl.Decimal)]
         self.rename = rename or (lambda c: c)
         self._lazy: dict[str, Any] = {}
         self._lazy_lock = threading.Lock()
@@ -98,10 +120,49 @@ class Table:
         self._blocks: OrderedDict[tuple, list[str]] = OrderedDict()
         self._block_bytes: dict[tuple, int] = {}
         self._cached_bytes = 0
+        self._read_rows = 0  # rows read from the file of a lazy table
         self.lock = threading.Lock()
         # a small table is rendered whole now, as every table was before: it costs little
         # (~0.1 s per 500k rows) and its first pages are then as quick as the rest
-        self._render_df = df.select(self.render) if df.height <= EAGER_RENDER_ROWS else None
+        self._render_df = (df.select(self.render)
+                           if df is not None and df.height <= EAGER_RENDER_ROWS else None)
+
+    @property
+    def df(self) -> pl.DataFrame:
+        """The whole table, typed (a lazy table reads its file now, once)."""
+        if self._path is None:
+            return self._df
+        return self._once("df", lambda: pl.read_parquet(self._path))
+
+    def _whole_read(self) -> bool:
+        return self._path is None or "df" in self._lazy
+
+    def _column(self, col: str) -> pl.DataFrame:
+        """One column as a frame (from the file, for a lazy table not read whole)."""
+        if self._whole_read():
+            return self.df.select(col)
+        return pl.read_parquet(self._path, columns=[col])
+
+    def _rows(self, rows: slice | np.ndarray) -> pl.DataFrame:
+        """The typed rows at these positions (a slice or ascending positions)."""
+        if not self._whole_read():
+            if isinstance(rows, slice):
+                lo, hi = rows.start, min(rows.stop, self._height)
+            elif len(rows):
+                lo, hi = int(rows.min()), int(rows.max()) + 1
+            else:
+                lo = hi = 0
+            hi = max(lo, hi)
+            with self.lock:
+                self._read_rows += hi - lo
+                from_file = self._read_rows <= LAZY_READ_ROWS
+            if from_file:
+                part = pl.scan_parquet(self._path).slice(lo, hi - lo).collect()
+                return part if isinstance(rows, slice) else part[rows - lo]
+        whole = self.df
+        if isinstance(rows, slice):
+            return whole.slice(rows.start, rows.stop - rows.start)
+        return whole[rows]
 
     def _once(self, key: str, build: Callable[[], Any]) -> Any:
         """``build()`` on first use, then the kept value (one build even with threads)."""
@@ -123,7 +184,7 @@ class Table:
 
     @property
     def created_us(self) -> np.ndarray | None:
-        if "created_at" not in self.df.columns:
+        if "created_at" not in self.columns:
             return None
         return self._once("created_us", lambda: self._epoch_us("created_at"))
 
@@ -133,12 +194,12 @@ class Table:
         vendor's format, with microseconds only where the column has any)."""
         def build() -> list[pl.Expr]:
             render = []
-            for c, t in self.df.schema.items():
+            for c, t in self.schema.items():
                 if isinstance(t, pl.Datetime):
                     col = pl.col(c)
                     if t.time_zone is not None:
                         col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-                    has_frac = bool(self.df.select(
+                    has_frac = bool(self._column(c).select(
                         (pl.col(c).dt.microsecond() != 0).any()).item())
                     fmt = self.ts_format.replace("%S", "%S%.6f") if has_frac else self.ts_format
                     render.append(col.dt.strftime(fmt).alias(c))
@@ -151,38 +212,35 @@ class Table:
         """The rows at these positions (a slice or positions) with every value as served."""
         whole = self._render_df
         if whole is None:
-            whole, late = self.df, True
-        else:
-            late = False
+            return self._rows(rows).select(self.render)
         if isinstance(rows, slice):
-            part = whole.slice(rows.start, rows.stop - rows.start)
-        else:
-            part = whole[rows]
-        return part.select(self.render) if late else part
+            return whole.slice(rows.start, rows.stop - rows.start)
+        return whole[rows]
 
     def __len__(self) -> int:
-        return self.df.height
+        return self._height
 
     def _epoch_us(self, col: str) -> np.ndarray:
-        t = self.df.schema[col]
+        t = self.schema[col]
+        frame = self._column(col)
         c = pl.col(col)
         if t == pl.String:
             # the vendors' own format first (10x faster than letting polars infer one); any
             # value it does not read sends the whole column the general way below
-            fast = self.df.select(c.str.to_datetime(OFFSET_TS_FORMAT, time_zone="UTC",
-                                                    strict=False).dt.epoch("us").alias("x"))["x"]
-            if fast.null_count() == self.df[col].null_count():
+            fast = frame.select(c.str.to_datetime(OFFSET_TS_FORMAT, time_zone="UTC",
+                                                  strict=False).dt.epoch("us").alias("x"))["x"]
+            if fast.null_count() == frame[col].null_count():
                 return fast.fill_null(_MIN_US).to_numpy()
             c = c.str.to_datetime(time_zone="UTC", strict=False)
         elif isinstance(t, pl.Date):
             c = c.cast(pl.Datetime("us"))
         elif isinstance(t, pl.Datetime) and t.time_zone is not None:
             c = c.dt.convert_time_zone("UTC")
-        out = self.df.select(c.dt.epoch("us").alias("x"))["x"]
-        if t == pl.String and out.null_count() > self.df[col].null_count():
+        out = frame.select(c.dt.epoch("us").alias("x"))["x"]
+        if t == pl.String and out.null_count() > frame[col].null_count():
             # mixed text formats: polars inferred one format; parse each value instead
             out = pl.Series("x", [None if v is None else parse_timestamp(v, col)
-                                  for v in self.df[col].to_list()], dtype=pl.Int64)
+                                  for v in frame[col].to_list()], dtype=pl.Int64)
         return out.fill_null(_MIN_US).to_numpy()
 
     # -- field selection and JSON encoding ---------------------------------------------
@@ -351,9 +409,31 @@ def _sorted_without_nulls(s: pl.Series) -> bool:
         return False
 
 
+def _pinned(path: Path) -> tuple[Any, Path]:
+    """(an open file, a path) reading the file as it is now, even if it is replaced later
+    (the demo firm's ``--extra-day`` writes a new file and renames it over the old one): on
+    Linux ``/proc/self/fd/N`` of the file opened now, whose data stays readable while the
+    table keeps it open; elsewhere (None, the path itself)."""
+    import os
+
+    if not os.path.isdir("/proc/self/fd"):
+        return None, path
+    fh = open(path, "rb")  # noqa: SIM115 - kept open by the table on purpose
+    return fh, Path(f"/proc/self/fd/{fh.fileno()}")
+
+
 def load_tables(folder: Path, **kw: Any) -> dict[str, Table]:
+    """A :class:`Table` per parquet file of ``folder``: read whole, or, over ``LAZY_ROWS``
+    rows and already in key order, lazily (only the key column now)."""
     tables = {}
     for path in sorted(Path(folder).glob("*.parquet")):
+        schema = pl.read_parquet_schema(path)
+        if schema and pl.scan_parquet(path).select(pl.len()).collect().item() > LAZY_ROWS:
+            keys = pl.read_parquet(path, columns=[next(iter(schema))]).to_series()
+            if _sorted_without_nulls(keys):
+                tables[path.stem] = Table(path.stem, path=path, keys=keys,
+                                          schema=pl.Schema(schema), **kw)
+                continue
         tables[path.stem] = Table(path.stem, pl.read_parquet(path), **kw)
     return tables
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from pathlib import Path
 
 import dlt
 import pyarrow as pa
@@ -196,3 +197,114 @@ def test_emulator_renders_the_same_late_or_at_start(system, mini_firm, monkeypat
         return out
 
     assert pages(0) == pages(10**9)
+
+
+@pytest.mark.parametrize("system", ["clio", "actionstep", "ebilling"])
+@pytest.mark.parametrize("read_rows", [10**9, 25])
+def test_emulator_lazy_tables_answer_the_same(system, read_rows, mini_firm, monkeypatch):
+    """A big table in key order is read lazily (key column at start-up, then columns and
+    slices of rows from the file, the whole file once ``LAZY_READ_ROWS`` rows were read):
+    every page, filter, single record and field selection reads the same as from a table
+    read whole, and an incremental filter's rows come without reading the file whole."""
+    import numpy as np
+
+    from ingestion.emulators import server
+
+    def pages(lazy_rows: int) -> tuple[list, int]:
+        monkeypatch.setattr(server, "LAZY_ROWS", lazy_rows)
+        monkeypatch.setattr(server, "LAZY_READ_ROWS", read_rows)
+        tables = server.load_tables(mini_firm / system, ts_format="%Y-%m-%dT%H:%M:%S+00:00",
+                                    null_relations=system != "actionstep")
+        out: list = []
+        lazy = 0
+        for t in tables.values():
+            lazy += t._path is not None
+            cols = tuple(t.columns)
+            if t.cursor_us is not None:  # first: an incremental filter, as a daily run asks
+                last = int(np.max(t.cursor_us))
+                out.append(t.encode(t.since(ge_us=last), cols, False))
+                if read_rows > len(t):
+                    assert t._whole_read() == (t._path is None)  # the file was not read whole
+                out.append(t.encode(t.since(ge_us=int(np.median(t.cursor_us))), cols, False))
+            if t.created_us is not None:
+                out.append(t.encode(t.since(created_ge_us=int(np.median(t.created_us))),
+                                    cols[:2], True))
+            out.append(t.encode(slice(len(t) - 1, len(t)), cols, False))
+            out.append(t.encode(np.arange(0, len(t), 7), cols[:3], True))
+            out.append(t.encode(slice(0, len(t)), cols, False))
+            out.append((len(t), t.columns, t.ids.tolist(), t.field_names(), t.df.shape))
+        return out, lazy
+
+    lazy_pages, lazy = pages(0)
+    eager_pages, eager = pages(10**9)
+    assert (lazy, eager) == (len(list((mini_firm / system).glob("*.parquet"))), 0)
+    assert lazy_pages == eager_pages
+
+
+def test_demo_firm_last_cursor_values_are_not_shared_by_a_billing_run(tmp_path):
+    """The demo firm's bills are created one per second in each office's billing run and their
+    lines carry that instant; an appended day's entries are one second apart. So the last
+    `updated_at` of a table is shared by one bill's lines (or one entry), not by every line of
+    a billing run, which the inclusive `updated_since` of each daily run would send again."""
+    import polars as pl
+
+    from ingestion.demo_firm.extra_day import append_day
+    from ingestion.demo_firm.generator import generate
+
+    firm = tmp_path / "firm"
+    generate("tiny", 42, firm)
+    bills = pl.read_parquet(firm / "clio" / "bills.parquet")
+    lines = pl.read_parquet(firm / "clio" / "line_items.parquet")
+    joined = lines.join(bills.select(bill__id="id", created_at="created_at"), on="bill__id")
+    assert joined.height == lines.height
+    assert (joined["updated_at"] == joined["created_at"]).all()
+    assert bills["created_at"].n_unique() == bills.height  # one bill per second
+    assert (bills["created_at"].dt.date() == bills["issued_at"]).all()
+    assert (bills["created_at"] <= bills["updated_at"]).all()
+    a_bills = pl.read_parquet(firm / "actionstep" / "bills.parquet")
+    a_lines = pl.read_parquet(firm / "actionstep" / "billlines.parquet")
+    per_stamp = a_lines.group_by("modifiedTimestamp").agg(pl.col("links__bill").n_unique())
+    assert per_stamp["links__bill"].max() == 1
+    assert a_lines["modifiedTimestamp"].n_unique() == a_bills.filter(
+        pl.col("id").is_in(a_lines["links__bill"].implode())).height
+    for path, cursor in (("clio/line_items", "updated_at"),
+                         ("actionstep/billlines", "modifiedTimestamp")):
+        stamps = pl.read_parquet(firm / f"{path}.parquet")[cursor]
+        at_last = int((stamps == stamps.max()).sum())
+        assert at_last <= 60, (path, at_last)  # one bill's lines
+    before = pl.read_parquet(firm / "clio" / "activities.parquet")["updated_at"].max()
+    day = append_day(firm)
+    for path, cursor, n in (("clio/activities", "updated_at", day["clio"]),
+                            ("actionstep/timeentries", "modifiedTimestamp", day["actionstep"])):
+        new = pl.read_parquet(firm / f"{path}.parquet").sort("id").tail(n)[cursor]
+        assert new.n_unique() == n > 1  # one second apart
+        if cursor == "updated_at":
+            assert new.min() > before
+
+
+def test_emulator_lazy_table_serves_the_file_it_started_with(mini_firm, tmp_path, monkeypatch):
+    """A lazy table keeps serving the rows of the file it started with when the file is
+    replaced on disk (as `lexrecon demo generate --extra-day` does), like a table read whole
+    at start-up."""
+    import shutil
+
+    import numpy as np
+    import polars as pl
+
+    from ingestion.emulators import server
+
+    folder = Path(shutil.copytree(mini_firm / "clio", tmp_path / "clio"))
+    monkeypatch.setattr(server, "LAZY_ROWS", 0)
+    t = server.load_tables(folder, ts_format="%Y-%m-%dT%H:%M:%S+00:00",
+                           null_relations=True)["activities"]
+    assert t._path is not None
+    cols = tuple(t.columns)
+    expected = pl.read_parquet(folder / "activities.parquet")
+    changed = expected.with_columns(pl.col("note").str.to_uppercase())
+    changed.write_parquet(folder / "new.tmp")
+    (folder / "new.tmp").replace(folder / "activities.parquet")
+    eager = server.Table("activities", expected, ts_format="%Y-%m-%dT%H:%M:%S+00:00",
+                         null_relations=True)
+    rows = np.arange(0, len(t), 3)
+    assert t.encode(rows, cols, False) == eager.encode(rows, cols, False)
+    assert t.df.equals(expected)
