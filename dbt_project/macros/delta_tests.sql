@@ -22,8 +22,8 @@
   Per test (test name, dbt's built-ins and tests/generic/*; anything else reads all rows):
   - unique: the changed rows' values of the column, on all rows: `col in (select col from
     <model> where <changed rows>)` (a duplicate among the unchanged rows alone would have
-    failed the previous build). On the model's own delete key (time_entry_key of a
-    time-entry delta model, the unique_key of a staging model) a changed and an unchanged row
+    failed the previous build). On the model's own delete key (time_entry_key of a time-entry delta model, expense_key of
+    int_expenses_unioned, the unique_key of a staging model) a changed and an unchanged row
     never share a value (the rows of a changed key are all deleted and re-inserted), so the
     changed rows alone suffice.
   - not_null, accepted_values, not_negative, expression_is_true (a row passes or fails on its

@@ -16,7 +16,9 @@ billed as (
 
 time_entries as (
 
-    select * from {{ ref('int_time_entries_unioned') }}
+    -- the stored entries (one row per int_time_entries_unioned row, same columns and values):
+    -- reading the view would join every entry to its matter and bill again
+    select * from {{ ref('int_time_entries_valued') }}
 
 ),
 

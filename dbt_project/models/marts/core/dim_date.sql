@@ -1,10 +1,11 @@
 -- grain: one row per calendar day, from 1 January of the first year with data to 31 December
--- of the last year with data
+-- of the last year with data. Time entries count (entries can come before the first invoice or
+-- after the last due date), read from the stored entries rather than the view.
 with
 
 time_entries as (
 
-    select * from {{ ref('int_time_entries_unioned') }}
+    select * from {{ ref('int_time_entries_valued') }}
 
 ),
 

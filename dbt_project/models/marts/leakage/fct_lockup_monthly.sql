@@ -9,6 +9,9 @@
 --   lockup_days     wip_days + debtor_days
 --   dso_days        ar_usd  / (billings of the trailing 3 months / days in that window)
 -- Windows start no earlier than the first month of data (window_days says how long they are).
+-- Set-based: WIP items and AR flows are bucketed by month end and equi-joined to small tables of
+-- the months each bucket counts in (with that month's rates), instead of a range join of every
+-- item to every month; each item and flow is still converted to USD and rounded on its own.
 with
 
 months as (
@@ -47,9 +50,9 @@ invoices as (
 
 time_entries as (
 
-    -- the stored entries (one row per int_time_entries_unioned row, same columns and values):
-    -- reading the view would join every entry to its matter and bill again
-    select * from {{ ref('int_time_entries_valued') }}
+    -- the stored entries with their matter's billing partner and client currency (one row per
+    -- int_time_entries_unioned row): no join of 4M entries to matters and clients here
+    select * from {{ ref('fct_time_entries') }}
 
 ),
 
@@ -77,36 +80,83 @@ first_month as (
 
 ),
 
-wip_items as (
+calendar as (
 
-    select te.matter_number, te.entry_date, te.recorded_value as amount, te.invoice_number
-    from time_entries as te
-    where te.is_billable and not te.is_no_charge and te.status <> 'written_off'
-    union all
-    select ex.matter_number, ex.entry_date, ex.amount, ex.invoice_number
-    from expenses as ex
-    where ex.is_billable and ex.status <> 'written_off'
+    -- every calendar month end from the first to the last month of data
+    select cast(last_day(d) as date) as month_end
+    from (select unnest(generate_series(min(month_start), max(month_start), interval 1 month)) as d from months)
 
 ),
 
-wip_items_dated as (
+calendar_bounds as (
 
-    select w.*, i.invoice_date as billed_date, m.billing_partner_timekeeper_id, cl.currency
-    from wip_items as w
-    left join invoices as i on i.invoice_number = w.invoice_number and i.status <> 'void'
-    left join matters as m on m.matter_number = w.matter_number
+    select min(month_end) as first_month_end, max(month_end) as last_month_end from calendar
+
+),
+
+wip_periods as (
+
+    -- (entered, billed) month-end buckets -> the months in which an item of that bucket is WIP
+    -- (entered by the month end, billed after it), with each currency's rate of that month;
+    -- billed 9999-12-31 = not billed by the last month
+    select e.month_end as entered_month_end, b.month_end as billed_month_end, mo.month, fx.currency, fx.rate_to_usd
+    from calendar as e
+    inner join (select month_end from calendar union all select date '9999-12-31') as b
+        on b.month_end > e.month_end
+    inner join months as mo on mo.month_end >= e.month_end and mo.month_end < b.month_end
+    inner join fx on fx.month = mo.month
+
+),
+
+wip_items as (
+
+    select te.billing_partner_timekeeper_id, te.currency, te.entry_date, te.recorded_value as amount, te.invoice_number
+    from time_entries as te
+    where te.is_billable and not te.is_no_charge and te.status <> 'written_off'
+      and te.billing_partner_timekeeper_id is not null
+    union all
+    select m.billing_partner_timekeeper_id, cl.currency, ex.entry_date, ex.amount, ex.invoice_number
+    from expenses as ex
+    left join matters as m on m.matter_number = ex.matter_number
     left join clients as cl on cl.client_code = m.client_code
+    where ex.is_billable and ex.status <> 'written_off' and m.billing_partner_timekeeper_id is not null
+
+),
+
+invoices_billed as (
+
+    -- the month end from which an item on the invoice is no longer WIP
+    select i.invoice_number,
+           case when last_day(i.invoice_date) <= cb.last_month_end then last_day(i.invoice_date)
+                else date '9999-12-31' end as billed_month_end
+    from invoices as i
+    cross join calendar_bounds as cb
+    where i.status <> 'void' and i.invoice_date is not null
+
+),
+
+wip_items_bucketed as (
+
+    -- entered before the first month counts from the first month; not billed (or billed on a
+    -- void or undated invoice, or after the last month) = 9999-12-31
+    select w.billing_partner_timekeeper_id, upper(w.currency) as currency, w.amount,
+           greatest(last_day(w.entry_date), cb.first_month_end) as entered_month_end,
+           coalesce(i.billed_month_end, date '9999-12-31') as billed_month_end
+    from wip_items as w
+    cross join calendar_bounds as cb
+    left join invoices_billed as i on i.invoice_number = w.invoice_number
+    where w.entry_date is not null
 
 ),
 
 wip as (
 
-    select mo.month, w.billing_partner_timekeeper_id,
-           sum({{ to_usd('w.amount', 'fx.rate_to_usd') }}) as wip_usd
-    from months as mo
-    inner join wip_items_dated as w
-        on w.entry_date <= mo.month_end and (w.billed_date is null or w.billed_date > mo.month_end)
-    left join fx on fx.currency = upper(w.currency) and fx.month = mo.month
+    select p.month, w.billing_partner_timekeeper_id,
+           sum({{ to_usd('w.amount', 'p.rate_to_usd') }}) as wip_usd
+    from wip_items_bucketed as w
+    inner join wip_periods as p
+        on p.entered_month_end = w.entered_month_end and p.billed_month_end = w.billed_month_end
+        and p.currency = w.currency
     group by all
 
 ),
@@ -133,13 +183,35 @@ invoice_flows_dated as (
 
 ),
 
+ar_periods as (
+
+    -- flow month end -> the months whose AR includes the flow (dated by the month end), with
+    -- each currency's rate of that month
+    select c.month_end as flow_month_end, mo.month, fx.currency, fx.rate_to_usd
+    from calendar as c
+    inner join months as mo on mo.month_end >= c.month_end
+    inner join fx on fx.month = mo.month
+
+),
+
+ar_flows_bucketed as (
+
+    -- a flow before the first month counts from the first month
+    select f.billing_partner_timekeeper_id, upper(f.currency) as currency, f.amount,
+           greatest(last_day(f.flow_date), cb.first_month_end) as flow_month_end
+    from invoice_flows_dated as f
+    cross join calendar_bounds as cb
+    where f.flow_date is not null
+
+),
+
 ar as (
 
-    select mo.month, f.billing_partner_timekeeper_id,
-           sum({{ to_usd('f.amount', 'fx.rate_to_usd') }}) as ar_usd
-    from months as mo
-    inner join invoice_flows_dated as f on f.flow_date <= mo.month_end
-    left join fx on fx.currency = upper(f.currency) and fx.month = mo.month
+    select p.month, f.billing_partner_timekeeper_id,
+           sum({{ to_usd('f.amount', 'p.rate_to_usd') }}) as ar_usd
+    from ar_flows_bucketed as f
+    inner join ar_periods as p
+        on p.flow_month_end = f.flow_month_end and p.currency = f.currency
     group by all
 
 ),
