@@ -2,6 +2,7 @@
 query helpers for the raw and build files."""
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,3 +37,28 @@ class TinyWarehouse:
 def tiny(tiny_pipeline) -> TinyWarehouse:
     return TinyWarehouse(firm=tiny_pipeline.firm, raw_db=tiny_pipeline.raw_db,
                          build_db=tiny_pipeline.build_db, result=tiny_pipeline.result)
+
+
+@dataclass
+class DailyFirm:
+    """A private copy of the tiny firm, its raw file and dlt's state (incremental cursors), for
+    tests that append days, load them and build incrementally."""
+    firm: Path
+    raw_db: Path
+    build_db: Path  # not built yet
+    pipes: Path
+
+
+@pytest.fixture
+def daily_firm(tiny, tmp_path: Path, monkeypatch) -> DailyFirm:
+    if not tiny.result.success:
+        pytest.fail("the tiny build is not green: " + "; ".join(tiny.result.failures[:5]))
+    firm = tmp_path / "firm"
+    shutil.copytree(tiny.firm, firm)
+    raw_db = tmp_path / "raw.duckdb"
+    shutil.copyfile(tiny.raw_db, raw_db)
+    pipes = tmp_path / "pipes"
+    shutil.copytree(tiny.raw_db.parent / "home" / "dlt_pipelines", pipes)
+    monkeypatch.setenv("LEXRECON_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LEXRECON_FIRM", str(firm))
+    return DailyFirm(firm, raw_db, tmp_path / "build.duckdb", pipes)

@@ -63,20 +63,12 @@ def _edit_a_billed_entry(firm: Path) -> int:
 
 
 def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
-        tiny, tmp_path, monkeypatch):
+        daily_firm, tmp_path):
     from ingestion.demo_firm.extra_day import append_day
     from ingestion.pipeline import run_source
 
-    if not tiny.result.success:
-        pytest.fail("the tiny build is not green: " + "; ".join(tiny.result.failures[:5]))
-    firm = tmp_path / "firm"
-    shutil.copytree(tiny.firm, firm)
-    raw_db, build_db = tmp_path / "raw.duckdb", tmp_path / "build.duckdb"
-    shutil.copyfile(tiny.raw_db, raw_db)
-    pipes = tmp_path / "pipes"  # dlt's state of the tiny ingest (its incremental cursors)
-    shutil.copytree(tiny.raw_db.parent / "home" / "dlt_pipelines", pipes)
-    monkeypatch.setenv("LEXRECON_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("LEXRECON_FIRM", str(firm))
+    firm, raw_db, build_db, pipes = (daily_firm.firm, daily_firm.raw_db, daily_firm.build_db,
+                                     daily_firm.pipes)
 
     serving = tmp_path / "serving.duckdb"
     first = build(raw_db, build_db, serving_db=serving)

@@ -11,11 +11,9 @@ build's never are; a relationships test is restricted only while its parent tabl
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from lexrecon.warehouse import build, state_path
 
@@ -25,20 +23,6 @@ SUBQUERY = "dbt_subquery"  # what get_where_subquery wraps a restricted model in
 TIME_ENTRY_FILTER = "where (time_entry_key in ("  # a time-entry delta model's changed rows
 ALL_ROW_TESTS = ("--vars", ("{delta_key_restricted_tests: [unique, not_null, accepted_values, "
                             "not_negative, expression_is_true, relationships]}"))
-
-
-def _daily_firm(tiny, tmp_path: Path, monkeypatch) -> tuple[Path, Path, Path, Path]:
-    if not tiny.result.success:
-        pytest.fail("the tiny build is not green: " + "; ".join(tiny.result.failures[:5]))
-    firm = tmp_path / "firm"
-    shutil.copytree(tiny.firm, firm)
-    raw_db, build_db = tmp_path / "raw.duckdb", tmp_path / "build.duckdb"
-    shutil.copyfile(tiny.raw_db, raw_db)
-    pipes = tmp_path / "pipes"  # dlt's state of the tiny ingest (its incremental cursors)
-    shutil.copytree(tiny.raw_db.parent / "home" / "dlt_pipelines", pipes)
-    monkeypatch.setenv("LEXRECON_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("LEXRECON_FIRM", str(firm))
-    return firm, raw_db, build_db, pipes
 
 
 def _load_day(firm: Path, raw_db: Path, pipes: Path, edit: bool = False) -> dict:
@@ -74,9 +58,9 @@ def _mark(build_db: Path, table: str) -> str:
     return json.loads(state_path(build_db).read_text())["marks"][table]
 
 
-def test_daily_build_tests_the_new_rows_only_and_still_catches_a_duplicate(
-        tiny, tmp_path, monkeypatch):
-    firm, raw_db, build_db, pipes = _daily_firm(tiny, tmp_path, monkeypatch)
+def test_daily_build_tests_the_new_rows_only_and_still_catches_a_duplicate(daily_firm):
+    firm, raw_db, build_db, pipes = (daily_firm.firm, daily_firm.raw_db, daily_firm.build_db,
+                                     daily_firm.pipes)
     full = build(raw_db, build_db)
     assert full.success and full.mode == "full", full.failures[:5]
     restricted = ("unique_stg_clio__activities_activity_id",
@@ -136,14 +120,14 @@ def test_daily_build_tests_the_new_rows_only_and_still_catches_a_duplicate(
                            [f"clio:{dup}"]).fetchone()[0] == 2
 
 
-def test_relationships_are_restricted_only_while_the_parent_is_unchanged(
-        tiny, tmp_path, monkeypatch):
+def test_relationships_are_restricted_only_while_the_parent_is_unchanged(daily_firm):
     """With every sound test restricted on the delta models too (var
     delta_key_restricted_tests): a day whose edit of a billed entry rebuilds fct_invoices
     tests fct_time_entries' invoice numbers against all rows; a day of new entries only
     (fct_invoices as it was) tests the new rows, and still finds an entry without a
     timekeeper."""
-    firm, raw_db, build_db, pipes = _daily_firm(tiny, tmp_path, monkeypatch)
+    firm, raw_db, build_db, pipes = (daily_firm.firm, daily_firm.raw_db, daily_firm.build_db,
+                                     daily_firm.pipes)
     args = list(ALL_ROW_TESTS)
     assert build(raw_db, build_db, extra_args=args).success
     to_invoices = "relationships_fct_time_entries_invoice_number__invoice_number__ref_fct_invoices_"
