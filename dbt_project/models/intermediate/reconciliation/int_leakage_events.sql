@@ -10,8 +10,8 @@
 --   AR_WRITE_OFF         billed balances written off
 -- amount_local is positive (value lost) in the row's currency; amount_usd at the month-end
 -- rate of the event month.
--- RATE_BELOW_STANDARD reads fct_invoice_lines, which carries each fee line's invoice and the
--- standard rate of its time entry: no join of 3.4M lines to 4M entries here.
+-- RATE_BELOW_STANDARD joins the unioned lines to the valued entries (reading fct_invoice_lines,
+-- which carries both, would make this model wait for the full build's longest model).
 with
 
 time_entries as not materialized (
@@ -53,7 +53,7 @@ invoices as (
 
 invoice_lines as (
 
-    select * from {{ ref('fct_invoice_lines') }}
+    select * from {{ ref('int_invoice_lines_unioned') }}
 
 ),
 
@@ -149,21 +149,21 @@ write_downs as (
 
 rate_below_standard as (
 
-    -- fct_invoice_lines: the lines of LPM invoices (inner join), with the invoice's date, matter,
-    -- currency and void flag and the standard rate of the line's time entry
     select
         'rate:' || l.invoice_line_key,
         'RATE_BELOW_STANDARD',
-        l.invoice_date,
-        l.matter_number,
+        i.invoice_date,
+        i.matter_number,
         l.timekeeper_id,
         l.invoice_number,
-        l.currency,
+        i.currency,
         l.quantity,
-        cast(round((l.standard_rate - l.unit_price) * l.quantity, 2) as decimal(18, 2)),
-        'billed at ' || l.unit_price || ', standard ' || l.standard_rate
+        cast(round((te.standard_rate - l.unit_price) * l.quantity, 2) as decimal(18, 2)),
+        'billed at ' || l.unit_price || ', standard ' || te.standard_rate
     from invoice_lines as l
-    where not l.is_void and l.line_type = 'F' and l.unit_price < l.standard_rate
+    inner join invoices as i on i.invoice_number = l.invoice_number
+    inner join time_entries as te on te.time_entry_key = l.time_entry_key
+    where i.status <> 'void' and l.line_type = 'F' and l.unit_price < te.standard_rate
 
 ),
 
