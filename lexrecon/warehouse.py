@@ -348,11 +348,16 @@ class Waves:
         model that logged nothing counts as changed)."""
         nodes, parents = self.manifest["nodes"], self.manifest["parent_map"]
         dirty, unchanged = self._dirty(delta_rows)
-        models = [u for u in self.order if u in dirty and u not in self.first]
+        models = self._rebuilt(dirty)
         tests = sorted(u for u in self.selected
                        if nodes.get(u, {}).get("resource_type") == "test"
                        and any(p in dirty for p in parents.get(u, [])))
         return self.names(models), self.names(tests), unchanged
+
+    def _rebuilt(self, dirty: set[str]) -> list[str]:
+        """The models of the second run: the changed ones not in the first."""
+        first = set(self.first)
+        return [u for u in self.order if u in dirty and u not in first]
 
     def second_select(self, delta_rows: dict[str, int]) -> list[str]:
         """The second run's ``--select`` for the nodes of ``second``, short: dbt matches every
@@ -363,7 +368,7 @@ class Waves:
         dirty, _ = self._dirty(delta_rows)
         first = set(self.first)
         sources = self.manifest.get("sources", {})
-        models, _, _ = self.second(delta_rows)
+        models = self.names(self._rebuilt(dirty))
         near = [f"source:{sources[u]['source_name']}.{sources[u]['name']}" if u in sources
                 else self.manifest["nodes"][u]["name"]
                 for u in sorted(dirty) if u in sources or u in first]

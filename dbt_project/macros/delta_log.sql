@@ -7,13 +7,8 @@
   lexrecon.warehouse._read_delta_log) and the schema is dropped, so it never reaches a
   published file. Both hooks run inside dbt's own connection: the build needs no other.
 #}
-{% macro delta_log_spec() %}
-    {{ return(fromjson(env_var('LEXRECON_DELTA', '{}'))) }}
-{% endmacro %}
-
-
 {% macro delta_log_open() %}
-    {%- if delta_log_spec().get('log') -%}
+    {%- if delta_spec().get('log') -%}
         create schema if not exists _lexrecon_delta;
         create or replace table _lexrecon_delta.delta_rows (model varchar, phase varchar, n bigint);
     {%- endif -%}
@@ -21,7 +16,7 @@
 
 
 {% macro delta_log_close() %}
-    {%- set spec = delta_log_spec() -%}
+    {%- set spec = delta_spec() -%}
     {%- if spec.get('log') -%}
         copy (
             select model, sum(n)::bigint as n from _lexrecon_delta.delta_rows group by model

@@ -73,7 +73,7 @@
 {# The rows of `relation` the running generic test needs to read in this build, as a where
    condition, or none for all rows. #}
 {% macro delta_test_rows(relation) %}
-    {%- set spec = fromjson(env_var('LEXRECON_DELTA', '{}')) -%}
+    {%- set spec = delta_spec() -%}
     {%- if model.resource_type != 'test' or not model.test_metadata
            or model.test_metadata.namespace or not spec.get('changed_upstream')
            or flags.FULL_REFRESH -%}

@@ -8,8 +8,9 @@
   (from dbt's manifest of the previous build, whose project fingerprint is the same).
 
   The five delta models (int_time_entries_valued, fct_time_entries: grain 'time_entry';
-  int_expenses_unioned: grain 'expense' (Clio expenses are activities); int_invoice_lines_unioned,
-  fct_invoice_lines: grain 'line') take their config from delta_model_config(grain). delta_since() returns `since` when the model may take only the
+  int_expenses_unioned: grain 'expense' (Clio expenses are activities);
+  int_invoice_lines_unioned, fct_invoice_lines: grain 'line') take their config from
+  delta_model_config(grain). delta_since() returns `since` when the model may take only the
   changed rows: it is an incremental run and every changed raw table upstream of the model is
   one of delta_raw_tables() (raw tables whose rows map one to one to the model's rows, keyed by
   its unique key). Otherwise none: the model recomputes all its rows (delta_delete empties it
@@ -24,6 +25,12 @@
   The data tests of an incremental build read some tests' models through the same delta rows
   (macros/delta_tests.sql).
 #}
+{# LEXRECON_DELTA as an object ({} outside an incremental build). #}
+{% macro delta_spec() %}
+    {{ return(fromjson(env_var('LEXRECON_DELTA', '{}'))) }}
+{% endmacro %}
+
+
 {% macro delta_raw_tables() %}
     {{ return(['raw_clio.activities', 'raw_actionstep.timeentries']) }}
 {% endmacro %}
@@ -52,7 +59,7 @@
 {# delta_since() of the model of this name, without the is_incremental() check (the data tests
    of an incremental build ask it for the model they test: macros/delta_tests.sql). #}
 {% macro delta_since_of(model_name) %}
-    {%- set spec = fromjson(env_var('LEXRECON_DELTA', '{}')) -%}
+    {%- set spec = delta_spec() -%}
     {%- set changed = spec.get('changed_upstream', {}).get(model_name) -%}
     {%- if changed is none -%}
         {{ return(none) }}
@@ -91,8 +98,8 @@
 {% endmacro %}
 
 
-{# The rows of an incremental model of this grain ('time_entry', 'expense' or 'line') that a delta run
-   deletes and recomputes: a where clause, or none when it recomputes all rows. #}
+{# The rows of an incremental model of this grain ('time_entry', 'expense' or 'line') that a
+   delta run deletes and recomputes: a where clause, or none when it recomputes all rows. #}
 {% macro delta_rows_filter(grain, since) %}
     {%- if since is none -%}
         {{ return(none) }}
@@ -130,7 +137,7 @@
 
 
 {% macro delta_log(phase, where) %}
-    {%- if fromjson(env_var('LEXRECON_DELTA', '{}')).get('log') -%}
+    {%- if delta_spec().get('log') -%}
         insert into _lexrecon_delta.delta_rows
         select '{{ this.identifier }}', '{{ phase }}', count(*) from {{ this }}
         {%- if where is not none %} where {{ where }}{% endif %};

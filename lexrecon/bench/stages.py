@@ -410,8 +410,8 @@ def build_incremental(ctx: BenchContext) -> dict:
     (`ingestion.demo_firm.extra_day`), both LPM sources loaded incrementally and at the same
     time (`run_sources`, as `lexrecon ingest` runs two sources at once; their updated_at cursors
     fetch only the new entries), then `lexrecon build` as the daily production run
-    calls it (no selection: `lexrecon.warehouse.build` starts from the previous build file and
-    runs only the models downstream of the raw tables that changed, and every test on them; the
+    calls it (no selection: `lexrecon.warehouse.build` starts from a copy of the previous build,
+    the serving file it was published to, and runs only the models downstream of the raw tables that changed, and every test on them; the
     big staging models and the time-entry facts take only the new rows), then publish.
     LEXRECON_BENCH_INCREMENTAL_SELECT=all runs every model from the previous file instead."""
     import os
