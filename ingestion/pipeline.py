@@ -251,7 +251,7 @@ def run_source(
     raw_db: str | Path | None = None,
     *,
     pipelines_dir: str | Path | None = None,
-    endpoint: dict[str, Any] | None = None,
+    endpoint: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     resources: list[str] | None = None,
     on_progress: Callable[[str, str, int], None] | None = None,
     unthrottled: bool = False,
@@ -260,8 +260,9 @@ def run_source(
 ) -> LoadSummary:
     """Load one source into ``raw_db`` (default ``lexrecon.config.paths().raw_db``).
 
-    REST sources talk to ``endpoint`` (base_url, client_id, client_secret[, company_id]) or
-    to the configured vendor; with neither and a ``firm_dir``, this source's emulator serves
+    REST sources talk to ``endpoint`` (base_url, client_id, client_secret[, company_id]; or a
+    function giving it, called only when the source is built, its wait not timed) or to the
+    configured vendor; with neither and a ``firm_dir``, this source's emulator serves
     the demo firm for the run (``unthrottled=True``: no vendor page limit, big pages; in a
     child process unless ``emulator_process=False``).
     ``options`` go to the source function (``page_size``, ``max_retries``, ``credentials``,
@@ -315,9 +316,9 @@ def run_source(
             if loaded is not None:
                 options["append_tables"] = [t for t in ("ledes_lines", "ledes_files")
                                             if t not in loaded]
-        if isinstance(endpoint, _EndpointLater):  # (waits for the emulator child)
+        if callable(endpoint):  # e.g. waits for an emulator child that is still starting
             t_wait = time.perf_counter()
-            endpoint = endpoint.get()
+            endpoint = endpoint()
             started += time.perf_counter() - t_wait  # its start-up is not timed, as before
         source = build_source(name, firm, ledger, endpoint, **options)
         if resources and name == "ledes":
@@ -357,22 +358,12 @@ def run_source(
                    for r in ledger.tally_rows(load_id)])
 
 
-class _EndpointLater(dict):
-    """The endpoint of an emulator child that is still starting: :func:`run_source` sets up
-    its pipeline (dlt's configuration, state, pending packages, raw.duckdb's tables) while
-    the child loads the firm, and asks for the endpoint only to build the source (the wait
-    for the child is not in the run's ``seconds``)."""
-
-    def __init__(self, get: Callable[[], dict[str, Any]]):
-        super().__init__()
-        self.get = get
-
-
 def _run_with_emulator_child(name: str, firm: Path, raw_db: Path, warming: threading.Thread,
                              *, unthrottled: bool, **kw: Any) -> LoadSummary:
     """:func:`run_source` of a REST source against its emulator in a child process, started
-    first and waited for only when the source is built (``_EndpointLater``); stopped (or, if
-    the run ended before it was needed, killed) when the run ends."""
+    first and waited for only when the source is built (``endpoint`` given as a function:
+    the pipeline is set up while the child loads the firm); stopped (or, if the run ended
+    before it was needed, killed) when the run ends."""
     from ingestion.emulators import EmulatorProcess
 
     starting = EmulatorProcess.begin(firm, 0, systems=(name,), unthrottled=unthrottled)
@@ -388,7 +379,7 @@ def _run_with_emulator_child(name: str, firm: Path, raw_db: Path, warming: threa
         return found
 
     try:
-        return run_source(name, firm, raw_db, endpoint=_EndpointLater(endpoint), **kw)
+        return run_source(name, firm, raw_db, endpoint=endpoint, **kw)
     finally:
         if started:
             started[0].stop()
