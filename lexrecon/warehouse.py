@@ -313,7 +313,9 @@ class Waves:
     delta rows (macros/incremental_delta.sql) and the selected models upstream of them, run
     first; each logged model reports whether any of its rows changed. The second run takes
     only the selected nodes downstream of a change (``second``): a model is rebuilt when one of
-    its parents is a changed raw table, a logged model with changed rows, or a rebuilt model."""
+    its parents is a changed raw table, a logged model with changed rows, or a rebuilt model;
+    a logged model that the child reads through a predicate (``delta_read``,
+    macros/delta_reads.sql) counts only when some of its delta rows match that predicate."""
 
     manifest: dict
     selected: set[str]  # unique ids dbt selects for the changed raw tables' ``source:...+``
@@ -338,9 +340,21 @@ class Waves:
                     dirty.add(uid)
                 else:
                     unchanged.append(node["name"])
-            elif any(p in dirty for p in parents.get(uid, [])):
+            elif any(p in dirty and not self._unread(uid, p, delta_rows)
+                     for p in parents.get(uid, [])):
                 dirty.add(uid)
         return dirty, unchanged
+
+    def _unread(self, uid: str, parent: str, delta_rows: dict[str, int]) -> bool:
+        """Whether ``parent`` is a logged first-wave model that ``uid`` reads through a
+        predicate none of the parent's delta rows (old or new) matched."""
+        nodes = self.manifest["nodes"]
+        if parent not in self.first or not _delta_logged(nodes[parent]):
+            return False
+        name = nodes[parent]["name"]
+        if name not in delta_reads(nodes[uid]):
+            return False
+        return delta_rows.get(f"{name}|{nodes[uid]['name']}", 1) == 0
 
     def second(self, delta_rows: dict[str, int]) -> tuple[list[str], list[str], list[str]]:
         """(models, tests, unchanged first-wave models) of the second run, given the first
@@ -373,6 +387,14 @@ class Waves:
                 else self.manifest["nodes"][u]["name"]
                 for u in sorted(dirty) if u in sources or u in first]
         return models + [f"{name},resource_type:test" for name in near]
+
+
+def delta_reads(node: dict) -> dict[str, str]:
+    """Parent model name -> the predicate this node reads its rows through
+    (``delta_read`` in macros/delta_reads.sql records it in the node's meta)."""
+    meta = node.get("config", {}).get("meta") or {}
+    return {key.split(":", 1)[1]: predicate for key, predicate in meta.items()
+            if key.startswith("delta_read:")}
 
 
 def _delta_logged(node: dict) -> bool:

@@ -138,9 +138,7 @@
 
 {% macro delta_log(phase, where) %}
     {%- if delta_spec().get('log') -%}
-        insert into _lexrecon_delta.delta_rows
-        select '{{ this.identifier }}', '{{ phase }}', count(*) from {{ this }}
-        {%- if where is not none %} where {{ where }}{% endif %};
+        {{ delta_log_counts(phase, where) }}
     {%- endif -%}
 {% endmacro %}
 

@@ -62,6 +62,26 @@ def _edit_a_billed_entry(firm: Path) -> int:
     return int(target["id"])
 
 
+def _write_off_an_unbilled_entry(firm: Path) -> int:
+    """Write off one unbilled Clio time entry (WIP written off), updated after every other
+    record; returns its id."""
+    path = firm / "clio" / "activities.parquet"
+    acts = pl.read_parquet(path)
+    target = acts.filter((pl.col("type") == "TimeEntry") & (pl.col("status") == "unbilled")
+                         & pl.col("bill__id").is_null()).sort("id").row(0, named=True)
+    stamp = acts["updated_at"].max() + timedelta(minutes=6)
+    edited = acts.with_columns(
+        pl.when(pl.col("id") == target["id"]).then(pl.lit("written_off"))
+        .otherwise(pl.col("status")).alias("status"),
+        pl.when(pl.col("id") == target["id"]).then(pl.lit(stamp))
+        .otherwise(pl.col("updated_at")).alias("updated_at"),
+    )
+    tmp = path.with_name(path.name + ".tmp")
+    edited.write_parquet(tmp)
+    tmp.replace(path)
+    return int(target["id"])
+
+
 def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
         daily_firm, tmp_path):
     from ingestion.demo_firm.extra_day import append_day
@@ -115,6 +135,12 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
     assert "fct_time_entries" in ran and "srv_prebill_ocg_exceptions" in ran
     assert not ran & {"fct_invoices", "srv_collections_worklist", "fct_invoice_sales_variance",
                       "srv_invoice_line_totals"}, ran
+    # models that read only the written-off or the billed entries (delta_read,
+    # macros/delta_reads.sql): none of the day's entries is one, so they stand
+    assert quiet.plan["delta_rows"]["int_time_entries_valued|int_write_offs_unioned"] == 0
+    assert quiet.plan["delta_rows"]["int_time_entries_valued|int_realization_by_invoice"] == 0
+    assert not ran & {"int_write_offs_unioned", "fct_write_offs", "int_realization_by_invoice",
+                      "fct_realization_monthly"}, ran
     with duckdb.connect(str(build_db), read_only=True) as con:  # the delta log is gone
         assert not con.execute("select count(*) from duckdb_tables() where schema_name = "
                                "'_lexrecon_delta'").fetchone()[0]
@@ -122,10 +148,11 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
     # the daily run: one more day of entries and an edited billed entry, loaded by dlt
     day = append_day(firm)
     edited_id = _edit_a_billed_entry(firm)
+    written_off_id = _write_off_an_unbilled_entry(firm)
     received = {name: run_source(name, firm, raw_db, pipelines_dir=pipes,
                                  unthrottled=True).received
                 for name in ("clio", "actionstep")}
-    assert received["clio"] == day["clio"] + 1, received  # the new day and the edit only
+    assert received["clio"] == day["clio"] + 2, received  # the new day and the edits only
 
     inc = build(raw_db, build_db, serving_db=serving)  # from the (unpublished) build file
     assert inc.success, inc.failures[:5]
@@ -134,6 +161,8 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
     ran = {r["unique_id"].split(".")[-1] for r in inc.run_results["results"]
            if r["unique_id"].startswith("model.")}
     assert "fct_time_entries" in ran and "fct_invoices" in ran
+    # the edited billed entry and the written-off one are rows those models read
+    assert {"int_write_offs_unioned", "int_realization_by_invoice"} <= ran, ran
     assert inc.plan["delta_rows"]["fct_invoice_lines"] > 0  # the edited entry's line
     assert "stg_sales__revenue_bookings" not in ran and "fct_ar_aging" not in ran
     # the kept run results still cover every node of the file (the rest carried over), so
@@ -173,6 +202,9 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
                            "where time_entry_key = ?", [key]).fetchall() == [(task,)]
         assert con.execute("select count(*) from inc.marts.fct_time_entries "
                            "where entry_date = ?", [day["date"]]).fetchall()[0][0] > 0
+        assert con.execute("select count(*) from inc.marts.fct_write_offs "
+                           "where write_off_key = ?",
+                           [f"wip_written_off:clio:{written_off_id}"]).fetchall() == [(1,)]
     finally:
         con.close()
 

@@ -17,7 +17,9 @@ invoice_lines as (
 
 time_entries as (
 
-    select * from {{ ref('int_time_entries_valued') }}
+    -- the billed entries only: a new unbilled entry leaves this model as it was
+    -- (macros/delta_reads.sql)
+    select * from {{ delta_read('int_time_entries_valued', 'invoice_number is not null') }}
 
 ),
 
@@ -49,7 +51,6 @@ worked as (
 
     select invoice_number, sum(hours_worked) as hours_worked, sum(worked_value_standard) as worked_value
     from time_entries
-    where invoice_number is not null
     group by invoice_number
 
 ),
