@@ -139,8 +139,10 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
     # macros/delta_reads.sql): none of the day's entries is one, so they stand
     assert quiet.plan["delta_rows"]["int_time_entries_valued|int_write_offs_unioned"] == 0
     assert quiet.plan["delta_rows"]["int_time_entries_valued|int_realization_by_invoice"] == 0
+    assert quiet.plan["delta_rows"]["int_time_entries_valued|int_leakage_billing_events"] == 0
     assert not ran & {"int_write_offs_unioned", "fct_write_offs", "int_realization_by_invoice",
-                      "fct_realization_monthly"}, ran
+                      "fct_realization_monthly", "int_leakage_billing_events"}, ran
+    assert {"int_leakage_time_events", "int_leakage_events", "fct_revenue_leakage"} <= ran, ran
     with duckdb.connect(str(build_db), read_only=True) as con:  # the delta log is gone
         assert not con.execute("select count(*) from duckdb_tables() where schema_name = "
                                "'_lexrecon_delta'").fetchone()[0]
@@ -162,7 +164,8 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
            if r["unique_id"].startswith("model.")}
     assert "fct_time_entries" in ran and "fct_invoices" in ran
     # the edited billed entry and the written-off one are rows those models read
-    assert {"int_write_offs_unioned", "int_realization_by_invoice"} <= ran, ran
+    assert {"int_write_offs_unioned", "int_realization_by_invoice",
+            "int_leakage_billing_events"} <= ran, ran
     assert inc.plan["delta_rows"]["fct_invoice_lines"] > 0  # the edited entry's line
     assert "stg_sales__revenue_bookings" not in ran and "fct_ar_aging" not in ran
     # the kept run results still cover every node of the file (the rest carried over), so
