@@ -85,6 +85,73 @@
 {% endmacro %}
 
 
+{# Per LPM ('clio', 'actionstep'), the smallest and largest source id (as text) of the entries
+   of time_entry_delta_keys(since): {lpm: [min, max]}, an LPM without delta entries left out.
+   Read from the staging tables when the SQL is rendered (run time: after the staging models
+   ran); none at parse time. A range prunes nothing a key filter keeps (every delta key lies in
+   it), it only lets DuckDB skip, by the zone maps of the column, the row groups holding no
+   delta key: a day of new entries carries ids above all older ones, so of a 4M-row table only
+   the last row groups are read instead of every key being probed. #}
+{% macro delta_key_bounds(since) %}
+    {%- if not execute or since is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select 'clio', min(activity_id), max(activity_id)
+        from {{ delta_ref('stg_clio__activities') }}
+        where dlt_load_id > '{{ since.get("raw_clio.activities") or "" }}'
+        union all
+        select 'actionstep', min(time_entry_id), max(time_entry_id)
+        from {{ delta_ref('stg_actionstep__time_entries') }}
+        where dlt_load_id > '{{ since.get("raw_actionstep.timeentries") or "" }}'
+    {%- endset -%}
+    {%- set bounds = {} -%}
+    {%- for row in run_query(query).rows -%}
+        {%- if row[1] is not none -%}
+            {%- do bounds.update({row[0]: [row[1], row[2]]}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(bounds) }}
+{% endmacro %}
+
+
+{# A condition every delta key satisfies, from delta_key_bounds(): on `column` holding
+   time_entry_key-shaped values ('<lpm>:<source id>'); or, with `system_column`, on a source id
+   column plus its LPM column ('clio'/'actionstep'), which DuckDB pushes through a union of
+   per-LPM branches onto each branch's id column; or, with `lpm`, on a source id column of that
+   LPM. 'true' when the bounds are unknown (parse time), 'false' when there is no delta entry. #}
+{% macro delta_key_range(column, bounds, system_column=none, lpm=none) %}
+    {%- if bounds is none -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set parts = [] -%}
+    {%- for system in ['clio', 'actionstep'] if system in bounds and lpm in [none, system] -%}
+        {%- set low, high = bounds[system] -%}
+        {%- if system_column is none and lpm is none -%}
+            {%- set low, high = system ~ ':' ~ low, system ~ ':' ~ high -%}
+        {%- endif -%}
+        {%- set condition = column ~ " between '" ~ low | replace("'", "''") ~ "' and '"
+                            ~ high | replace("'", "''") ~ "'" -%}
+        {%- if system_column is not none -%}
+            {%- set condition = '(' ~ system_column ~ " = '" ~ system ~ "' and " ~ condition
+                                ~ ')' -%}
+        {%- endif -%}
+        {%- do parts.append(condition) -%}
+    {%- endfor -%}
+    {{ return('(' ~ (parts | join(' or ') or 'false') ~ ')') }}
+{% endmacro %}
+
+
+{# time_entry_key-shaped `column` in time_entry_delta_keys(since), and in the zone-map range of
+   delta_key_range (bounds: delta_key_bounds(since), none = read them now). A conjunction:
+   parenthesize it to combine it with `or`. #}
+{% macro delta_key_in(column, since, bounds=none) %}
+    {%- set bounds = delta_key_bounds(since) if bounds is none else bounds -%}
+    {{ return(column ~ ' in (' ~ time_entry_delta_keys(since) ~ ') and '
+              ~ delta_key_range(column, bounds)) }}
+{% endmacro %}
+
+
 {# ref() in a model; in a data test (macros/delta_tests.sql) the model's relation from the
    graph, so that a test's dependencies stay what its arguments name (dbt refuses a ref() at
    run time to a model the node does not depend on). #}
@@ -104,9 +171,9 @@
     {%- if since is none -%}
         {{ return(none) }}
     {%- elif grain == 'time_entry' -%}
-        {{ return('time_entry_key in (' ~ time_entry_delta_keys(since) ~ ')') }}
+        {{ return(delta_key_in('time_entry_key', since)) }}
     {%- elif grain == 'expense' -%}
-        {{ return('expense_key in (' ~ time_entry_delta_keys(since) ~ ')') }}
+        {{ return(delta_key_in('expense_key', since)) }}
     {%- else -%}
         {{ return(line_delta_filter(since)) }}
     {%- endif -%}
@@ -143,8 +210,10 @@
 {% endmacro %}
 
 
-{# Invoice lines linked to a new or changed time entry or (Clio) expense entry. #}
-{% macro line_delta_filter(since) %}
-    (time_entry_key in ({{ time_entry_delta_keys(since) }})
-     or expense_key in ({{ time_entry_delta_keys(since) }}))
+{# Invoice lines linked to a new or changed time entry or (Clio) expense entry (bounds:
+   delta_key_bounds(since), none = read them now). #}
+{% macro line_delta_filter(since, bounds=none) %}
+    {%- set bounds = delta_key_bounds(since) if bounds is none else bounds -%}
+    (({{ delta_key_in('time_entry_key', since, bounds) }})
+     or ({{ delta_key_in('expense_key', since, bounds) }}))
 {% endmacro %}

@@ -5,6 +5,7 @@
 -- depends_on: {{ ref('stg_clio__activities') }}
 -- depends_on: {{ ref('stg_actionstep__time_entries') }}
 {%- set since = delta_since() %}
+{%- set bounds = delta_key_bounds(since) %}
 {{ config(**delta_model_config('line')) }}
 with
 
@@ -59,6 +60,11 @@ clio as (
     from clio_line_items as l
     inner join clio_bills as b on b.bill_id = l.bill_id
     left join timekeepers as tk on tk.source_system = 'clio' and tk.source_timekeeper_id = l.user_id
+    {%- if since is not none %}
+    -- a line of a delta entry has its activity id in the delta's range (zone maps: only the row
+    -- groups that may hold one are read and joined); delta_lines keeps exactly the delta lines
+    where {{ delta_key_range('l.activity_id', bounds, lpm='clio') }}
+    {%- endif %}
 
 ),
 
@@ -82,6 +88,10 @@ actionstep as (
         case when l.disbursement_id is not null then 'actionstep:' || l.disbursement_id end
     from actionstep_bill_lines as l
     inner join actionstep_bills as b on b.bill_id = l.bill_id
+    {%- if since is not none %}
+    where {{ delta_key_range('l.time_entry_id', bounds, lpm='actionstep') }}
+       or {{ delta_key_range('l.disbursement_id', bounds, lpm='actionstep') }}
+    {%- endif %}
 
 ),
 
@@ -97,7 +107,7 @@ delta_lines as (
 
     select * from unioned
     {%- if since is not none %}
-    where {{ line_delta_filter(since) }}
+    where {{ line_delta_filter(since, bounds) }}
     {%- endif %}
 
 ),

@@ -5,6 +5,7 @@
 -- depends_on: {{ ref('stg_clio__activities') }}
 -- depends_on: {{ ref('stg_actionstep__time_entries') }}
 {%- set since = delta_since() %}
+{%- set bounds = delta_key_bounds(since) %}
 {{ config(**delta_model_config('expense')) }}
 with
 
@@ -74,6 +75,7 @@ clio as (
     left join timekeepers as tk on tk.source_system = 'clio' and tk.source_timekeeper_id = a.user_id
     where a.activity_type = 'ExpenseEntry'
     {%- if since is not none %}
+      and {{ delta_key_range('a.activity_id', bounds, lpm='clio') }}
       and 'clio:' || a.activity_id in ({{ time_entry_delta_keys(since) }})
     {%- endif %}
 
@@ -101,7 +103,8 @@ actionstep as (
     left join actionstep_actions as m on m.action_id = d.action_id
     left join actionstep_bills as b on b.bill_id = d.bill_id
     {%- if since is not none %}
-    where 'actionstep:' || d.disbursement_id in ({{ time_entry_delta_keys(since) }})
+    where {{ delta_key_range('d.disbursement_id', bounds, lpm='actionstep') }}
+      and 'actionstep:' || d.disbursement_id in ({{ time_entry_delta_keys(since) }})
     {%- endif %}
 
 ),

@@ -5,6 +5,7 @@
 -- depends_on: {{ ref('stg_clio__activities') }}
 -- depends_on: {{ ref('stg_actionstep__time_entries') }}
 {%- set since = delta_since() %}
+{%- set bounds = delta_key_bounds(since) %}
 {{ config(**delta_model_config('time_entry')) }}
 with
 
@@ -12,7 +13,10 @@ time_entries as (
 
     select * from {{ ref('int_time_entries_unioned') }}
     {%- if since is not none %}
-    where time_entry_key in ({{ time_entry_delta_keys(since) }})
+    -- the id range first: DuckDB pushes it through the view's union onto each staging table's
+    -- id column (zone maps), so the view's joins see the delta entries only, not 4M rows
+    where {{ delta_key_range('source_entry_id', bounds, system_column='source_system') }}
+      and time_entry_key in ({{ time_entry_delta_keys(since) }})
     {%- endif %}
 
 ),
@@ -40,7 +44,7 @@ billed as (
     from invoice_lines
     where time_entry_key is not null
     {%- if since is not none %}
-      and time_entry_key in ({{ time_entry_delta_keys(since) }})
+      and {{ delta_key_in('time_entry_key', since, bounds) }}
     {%- endif %}
     group by time_entry_key
 

@@ -3,6 +3,7 @@
 -- depends_on: {{ ref('stg_clio__activities') }}
 -- depends_on: {{ ref('stg_actionstep__time_entries') }}
 {%- set since = delta_since() %}
+{%- set bounds = delta_key_bounds(since) %}
 {{ config(**delta_model_config('line')) }}
 with
 
@@ -10,7 +11,7 @@ lines as (
 
     select * from {{ ref('int_invoice_lines_unioned') }}
     {%- if since is not none %}
-    where {{ line_delta_filter(since) }}
+    where {{ line_delta_filter(since, bounds) }}
     {%- endif %}
 
 ),
@@ -54,6 +55,10 @@ ledes_first as (
     select invoice_number, line_item_number, line_item_total,
         row_number() over (partition by invoice_number, line_item_number order by file_name, record_no) as rn
     from ledes_lines
+    {%- if since is not none %}
+    -- only the invoices of the lines recomputed: whole partitions, so the same row numbers
+    where invoice_number in (select invoice_number from lines)
+    {%- endif %}
 
 ),
 

@@ -10,7 +10,7 @@ time_entries as (
 
     select * from {{ ref('int_time_entries_valued') }}
     {%- if since is not none %}
-    where time_entry_key in ({{ time_entry_delta_keys(since) }})
+    where {{ delta_key_in('time_entry_key', since) }}
     {%- endif %}
 
 ),
