@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "lexrecon.ingest",
     "build": "lexrecon.warehouse_cmd",
     "publish": "lexrecon.warehouse_cmd",
+    "refresh": "lexrecon.refresh",
     "serve": "lexrecon.serve",
     "check": "lexrecon.check",
     "evidence": "lexrecon.evidence_cmd",

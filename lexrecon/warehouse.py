@@ -66,6 +66,9 @@ class BuildResult:
     # models and number of tests, the first-wave models that did not change (plan_waves)
     plan: dict = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
+    # "foreground", or "background" (start_parse, while the ingest ran), or "foreground: why
+    # the background parse was not used"
+    parse: str = ""
 
     def summary(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in sorted(self.statuses.items()))
@@ -493,6 +496,179 @@ def _summarise(results: dict) -> tuple[dict[str, int], list[str]]:
     return dict(statuses), failures
 
 
+def _building_path(build_db: Path) -> Path:
+    """The file a build writes before it is moved over ``build_db`` (a stable name, so dbt's
+    partial parsing in the work dir survives between builds: the profile renders this path)."""
+    return build_db.with_name(f".{build_db.name}.building")
+
+
+def _dbt_env(raw_db: Path, build_db: Path) -> dict[str, str]:
+    """The environment of a build's dbt invocations (dbt_project/profiles.yml reads it)."""
+    return {
+        "LEXRECON_RAW_DB": str(raw_db),
+        "LEXRECON_BUILD_DB": str(_building_path(build_db)),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def _dbt_args(command: str, build_db: Path, select: list[str] | None = None, *,
+              full_refresh: bool = False, quiet: bool = True,
+              extra_args: list[str] | None = None) -> list[str]:
+    """The arguments of a build's dbt invocation ``command``."""
+    work = _work_dir(build_db)
+    # --no-write-json: dbt would write manifest.json (2.5 MB) twice and run_results.json
+    # once per run; the build writes what it keeps itself, once
+    args = [command, "--project-dir", str(DBT_PROJECT_DIR),
+            "--profiles-dir", str(DBT_PROJECT_DIR), "--no-write-json"]
+    if select:
+        args += ["--select", *select]
+    if full_refresh and command != "parse":
+        args.append("--full-refresh")
+    if quiet:
+        args.append("--quiet")
+    return args + list(extra_args or []) + [
+        "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+
+
+_ENV_VAR_CALL = re.compile(rb"""env_var\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]""")
+_NOT_PROJECT = ("target", "logs")  # dbt's output, if someone ran dbt inside the project folder
+
+
+def parse_inputs(argv: list[str], env: dict[str, str]) -> str:
+    """sha256 of everything ``dbt parse`` reads: its arguments (vars included), every file of
+    the dbt project (profiles.yml, dbt_project.yml, models, macros, seeds, tests, packages),
+    the environment variables it can see (every ``DBT_*`` and ``LEXRECON_*``, and every name an
+    ``env_var()`` of the project reads: LEXRECON_DELTA, the profile's paths, threads, memory)
+    with ``env`` applied, and the dbt versions. Two parses with equal inputs give the same
+    project, whatever the raw data is: the parse reads no database."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        digest.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    add("argv", json.dumps(argv).encode())
+    for pkg in ("dbt-core", "dbt-duckdb"):
+        add(pkg, version(pkg).encode())
+    names: set[str] = set()
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        rel = path.relative_to(DBT_PROJECT_DIR)
+        if path.is_file() and rel.parts[0] not in _NOT_PROJECT:
+            data = path.read_bytes()
+            names.update(n.decode() for n in _ENV_VAR_CALL.findall(data))
+            add(str(rel), data)
+    environ = {**os.environ, **env}
+    seen = {k: v for k, v in environ.items()
+            if k.startswith(("DBT_", "LEXRECON_")) or k in names}
+    seen.update({n: "<unset>" for n in names if n not in environ})
+    add("environ", json.dumps(seen, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def parse_project(raw_db: Path | str, build_db: Path | str, *,
+                  extra_args: list[str] | None = None, quiet: bool = True):
+    """``dbt parse`` as a build of ``raw_db`` into ``build_db`` runs it (same arguments and
+    environment, partial parsing in its work dir): dbt's result, ``.result`` the parsed project."""
+    from dbt.cli.main import dbtRunner
+
+    raw_db, build_db = Path(raw_db).resolve(), Path(build_db).resolve()
+    with _environ(**_dbt_env(raw_db, build_db)):
+        return dbtRunner().invoke(_dbt_args("parse", build_db, quiet=quiet,
+                                            extra_args=extra_args))
+
+
+class BackgroundParse:
+    """``dbt parse`` of the project for a build into ``build_db``, in a thread (dbt imported
+    there too), so that a build started later finds the parsed project ready: the nightly
+    ``lexrecon refresh`` starts it before the ingest. The parse reads only the project files,
+    its arguments and environment variables (:func:`parse_inputs`), never the raw or build
+    database, so the ingest cannot change it; ``take`` hands the result to the build only if
+    those inputs are still what they were when it started (else the build parses again).
+
+    The build's environment (profile paths) is set in ``os.environ`` by ``start_parse``, in the
+    caller's thread before any other starts, and restored by ``take`` or ``close``."""
+
+    def __init__(self, raw_db: Path | str, build_db: Path | str, *,
+                 extra_args: list[str] | None = None, quiet: bool = True):
+        import threading
+
+        self.raw_db = Path(raw_db).resolve()
+        self.build_db = Path(build_db).resolve()
+        self.argv = _dbt_args("parse", self.build_db, quiet=quiet, extra_args=extra_args)
+        self.env = _dbt_env(self.raw_db, self.build_db)
+        self.inputs: str | None = None  # parse_inputs when the parse started
+        self.manifest = None
+        self.why = "not run"
+        self.seconds = 0.0
+        self._saved: dict[str, str | None] | None = None
+        self._thread = threading.Thread(target=self._parse, name="lexrecon-dbt-parse")
+
+    def start(self) -> BackgroundParse:
+        self._saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        self._thread.start()
+        return self
+
+    def _parse(self) -> None:
+        started = time.perf_counter()
+        try:
+            from dbt.cli.main import dbtRunner
+
+            _work_dir(self.build_db).joinpath("target").mkdir(parents=True, exist_ok=True)
+            before = parse_inputs(self.argv, self.env)
+            outcome = dbtRunner().invoke(self.argv)
+            if not outcome.success or outcome.result is None:
+                self.why = f"the background parse failed: {outcome.exception}"
+            elif parse_inputs(self.argv, self.env) != before:
+                self.why = "the project or its environment changed during the background parse"
+            else:
+                self.inputs, self.manifest, self.why = before, outcome.result, ""
+            # what the build's first dbt run imports besides (the run and build tasks)
+            import dbt.task.build  # noqa: F401
+        except BaseException as exc:  # noqa: BLE001 - reported, and the build parses itself
+            self.manifest, self.why = None, f"the background parse failed: {exc!r}"
+        finally:
+            self.seconds = time.perf_counter() - started
+
+    def close(self) -> None:
+        """Wait for the parse and restore the environment ``start`` changed."""
+        if self._thread.ident is not None:  # started
+            self._thread.join()
+        if self._saved is not None:
+            for key, old in self._saved.items():
+                if old is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = old
+            self._saved = None
+
+    def take(self, raw_db: Path, build_db: Path, *, extra_args: list[str] | None = None,
+             quiet: bool = True):
+        """(dbt's parsed project, "") for the build of ``raw_db`` into ``build_db`` when this
+        parse was made with that build's arguments and environment and nothing ``dbt parse``
+        reads changed since it started; else (None, why not). Once only."""
+        self.close()
+        manifest, self.manifest = self.manifest, None
+        argv = _dbt_args("parse", Path(build_db), quiet=quiet, extra_args=extra_args)
+        env = _dbt_env(Path(raw_db), Path(build_db))
+        if manifest is None:
+            return None, self.why or "the background parse was already used"
+        if argv != self.argv or env != self.env:
+            return None, "the background parse was made for another build"
+        if parse_inputs(argv, env) != self.inputs:
+            return None, "the project or its environment changed after the background parse"
+        return manifest, ""
+
+
+def start_parse(raw_db: Path | str, build_db: Path | str, *,
+                extra_args: list[str] | None = None, quiet: bool = True) -> BackgroundParse:
+    """Start ``dbt parse`` for a later ``build(raw_db, build_db, parsed=...)`` in a thread; see
+    :class:`BackgroundParse` (``close()`` it, or leave that to the build, which takes it)."""
+    return BackgroundParse(raw_db, build_db, extra_args=extra_args, quiet=quiet).start()
+
+
 def build(
     raw_db: Path | str,
     build_db: Path | str,
@@ -503,6 +679,7 @@ def build(
     quiet: bool = True,
     incremental: bool = True,
     serving_db: Path | str | None = None,
+    parsed: BackgroundParse | None = None,
 ) -> BuildResult:
     """Run ``dbt build`` in-process from ``raw_db`` (attached read-only) into ``build_db``.
 
@@ -516,6 +693,10 @@ def build(
     ``serving_db``: the file ``publish`` moves green builds to. The previous build is found
     there when the build file was published (moved) or is a failed build: then the build
     starts from a copy of the serving file.
+
+    ``parsed``: dbt's parse of the project started earlier (:func:`start_parse`, e.g. while the
+    ingest ran); used when it was made for this build from the same project files, arguments and
+    environment, else the build parses again itself.
     """
     from dbt.cli.main import dbtRunner
 
@@ -529,7 +710,7 @@ def build(
     build_db.parent.mkdir(parents=True, exist_ok=True)
     # Stable names, so dbt's partial parsing (in the work dir) survives between builds: the
     # profile renders the build path, and a changed profile forces a full re-parse.
-    tmp_db = build_db.with_name(f".{build_db.name}.building")
+    tmp_db = _building_path(build_db)
     work = _work_dir(build_db)
     for stale in (tmp_db, tmp_db.with_name(tmp_db.name + ".wal")):
         stale.unlink(missing_ok=True)
@@ -599,26 +780,11 @@ def build(
 
     target = work / "target"
     delta_file = target / "delta_rows.json"
-    base_env = {
-        "LEXRECON_RAW_DB": str(raw_db),
-        "LEXRECON_BUILD_DB": str(tmp_db),
-        "DO_NOT_TRACK": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    base_env = _dbt_env(raw_db, build_db)
 
     def args_of(command: str, select: list[str] | None = None) -> list[str]:
-        # --no-write-json: dbt would write manifest.json (2.5 MB) twice and run_results.json
-        # once per run; the build writes what it keeps itself, once
-        args = [command, "--project-dir", str(DBT_PROJECT_DIR),
-                "--profiles-dir", str(DBT_PROJECT_DIR), "--no-write-json"]
-        if select:
-            args += ["--select", *select]
-        if full_refresh and command != "parse":
-            args.append("--full-refresh")
-        if quiet:
-            args.append("--quiet")
-        return args + list(extra_args or []) + [
-            "--target-path", str(target), "--log-path", str(work / "logs")]
+        return _dbt_args(command, build_db, select, full_refresh=full_refresh, quiet=quiet,
+                         extra_args=extra_args)
 
     manifest = None  # dbt's parsed project, shared by the runs of this build
 
@@ -642,22 +808,30 @@ def build(
         mode == "incremental" and tmp_db.is_file()) else None
     plan: dict = {}
     success, error, results = False, None, {}
+    parse_how = ""
     target.mkdir(parents=True, exist_ok=True)
     try:
         t0 = time.perf_counter()
-        with _environ(**base_env):
-            parsed = dbtRunner().invoke(args_of("parse"))
-        steps["dbt parse"] = time.perf_counter() - t0
-        if not parsed.success or parsed.result is None:
-            error = f"dbt parse failed: {parsed.exception}"
-        else:
-            manifest = parsed.result
-            if mode != "incremental" or not manifest_path(build_db).is_file():
-                # the next incremental build reads it (delta_spec, plan_waves); an incremental
-                # build's project is the previous build's (same fingerprint), so is its manifest
-                from dbt.parser.manifest import write_manifest
+        parse_how = "foreground"
+        if parsed is not None:
+            manifest, why = parsed.take(raw_db, build_db, extra_args=extra_args, quiet=quiet)
+            steps["dbt parse, background wait"] = time.perf_counter() - t0
+            parse_how = "background" if manifest is not None else f"foreground: {why}"
+            t0 = time.perf_counter()
+        if manifest is None:
+            parsing = parse_project(raw_db, build_db, extra_args=extra_args, quiet=quiet)
+            steps["dbt parse"] = time.perf_counter() - t0
+            if not parsing.success or parsing.result is None:
+                error = f"dbt parse failed: {parsing.exception}"
+            else:
+                manifest = parsing.result
+        if manifest is not None and (
+                mode != "incremental" or not manifest_path(build_db).is_file()):
+            # the next incremental build reads it (delta_spec, plan_waves); an incremental
+            # build's project is the previous build's (same fingerprint), so is its manifest
+            from dbt.parser.manifest import write_manifest
 
-                write_manifest(manifest, str(target))
+            write_manifest(manifest, str(target))
         t0 = time.perf_counter()
         if manifest is None:
             pass
@@ -756,6 +930,7 @@ def build(
         reason=reason,
         plan=plan,
         steps={k: round(v, 2) for k, v in steps.items()},
+        parse=parse_how,
     )
 
 
@@ -798,6 +973,73 @@ def check_publishable(build_db: Path | str, *, verify_sha256: bool = True) -> di
     return info
 
 
+# ------------------------------------------------------------------ the old serving file
+# os.replace over the serving file drops the old file's last name, and the kernel frees its
+# blocks (1.2 GB at scale large, about a second) inside the replace. publish first gives the
+# old file a second name (a hard link, ".<serving>.<pid>.<ns>.trash" in the same folder), so the
+# replace only drops a name, and deletes that name in a thread after the new file is served.
+# Readers holding the old file open keep it either way (its blocks go when they close it). A
+# trash name left by a killed process is deleted by the next publish.
+_FREEING: list = []  # threads deleting set-aside serving files
+
+
+def trash_files(serving_db: Path | str) -> list[Path]:
+    """Old serving files set aside by publish and not deleted yet."""
+    import glob
+
+    serving_db = Path(serving_db)
+    return sorted(serving_db.parent.glob(f".{glob.escape(serving_db.name)}.*.trash"))
+
+
+def _replace_setting_old_aside(src: Path, serving_db: Path) -> None:
+    """``os.replace(src, serving_db)``, the old serving file kept under a trash name that a
+    thread deletes once the new file is in place (no hard links on the file system: the
+    replace frees it, as before)."""
+    trash = None
+    if serving_db.is_file():
+        trash = serving_db.with_name(f".{serving_db.name}.{os.getpid()}.{time.time_ns()}.trash")
+        try:
+            os.link(serving_db, trash)
+        except OSError:
+            trash = None
+    try:
+        os.replace(src, serving_db)
+    except BaseException:
+        if trash is not None:
+            trash.unlink(missing_ok=True)
+        raise
+    if trash is not None:
+        _delete_in_background([trash])
+
+
+def _delete_in_background(files: list[Path]) -> None:
+    """Delete ``files`` in a thread (not a daemon: the process waits for it when it exits)."""
+    import threading
+
+    if not files:
+        return
+
+    def delete() -> None:
+        for path in files:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass  # the next publish tries again
+
+    thread = threading.Thread(target=delete, name="lexrecon-free-old-serving")
+    _FREEING.append(thread)
+    thread.start()
+
+
+def wait_freed() -> float:
+    """Wait until the old serving files that publish set aside are deleted; returns the seconds
+    waited. (A process waits for them anyway when it exits.)"""
+    started = time.perf_counter()
+    while _FREEING:
+        _FREEING.pop(0).join()
+    return time.perf_counter() - started
+
+
 class NothingToPublish(PublishRefused):
     """No build file, and the serving file already holds the last build that was published."""
 
@@ -811,9 +1053,12 @@ def publish(build_db: Path | str, serving_db: Path | str, *, keep_build: bool = 
     systems) the build is copied instead, hashing the bytes as they are copied, and stays.
     Either way what is published is exactly the file that was built and tested (its signature
     or sha256 as recorded at build time), else it is refused and the serving file is untouched.
+    The old serving file's blocks are freed after the new file is served, in a thread
+    (``wait_freed``), as are old files a killed publish left set aside (``trash_files``).
     """
     build_db = Path(build_db).resolve()
     serving_db = Path(serving_db).resolve()
+    _delete_in_background(trash_files(serving_db))  # left by a killed publish
     if build_db == serving_db:
         raise PublishRefused("the build and serving paths are the same file: build elsewhere")
     if not build_db.is_file() and build_info_path(serving_db).is_file() and serving_db.is_file():
@@ -829,7 +1074,7 @@ def publish(build_db: Path | str, serving_db: Path | str, *, keep_build: bool = 
         if not _unchanged_since_hashed(build_db, info):
             raise _changed_after_build(build_db, build_info_path(build_db))
         try:
-            os.replace(build_db, serving_db)
+            _replace_setting_old_aside(build_db, serving_db)
             moved = True
         except OSError as exc:
             if exc.errno != errno.EXDEV:
@@ -841,7 +1086,7 @@ def publish(build_db: Path | str, serving_db: Path | str, *, keep_build: bool = 
                 raise _changed_after_build(build_db, build_info_path(build_db))
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            os.replace(tmp, serving_db)
+            _replace_setting_old_aside(tmp, serving_db)
         finally:
             tmp.unlink(missing_ok=True)
         # the copy's signature is its own; its bytes are the build's
