@@ -140,6 +140,12 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
     assert quiet.plan["delta_rows"]["int_time_entries_valued|int_write_offs_unioned"] == 0
     assert quiet.plan["delta_rows"]["int_time_entries_valued|int_realization_by_invoice"] == 0
     assert quiet.plan["delta_rows"]["int_time_entries_valued|int_leakage_billing_events"] == 0
+    # the delta filters carry the day's id range for DuckDB's zone maps (delta_key_range),
+    # pushed through the int_time_entries_unioned view onto the staging id columns
+    compiled = {r["unique_id"].split(".")[-1]: r.get("compiled_code") or ""
+                for r in quiet.run_results["results"]}
+    assert "source_entry_id between '" in compiled["int_time_entries_valued"]
+    assert "time_entry_key between 'clio:" in compiled["fct_time_entries"]
     assert not ran & {"int_write_offs_unioned", "fct_write_offs", "int_realization_by_invoice",
                       "fct_realization_monthly", "int_leakage_billing_events"}, ran
     assert {"int_leakage_time_events", "int_leakage_events", "fct_revenue_leakage"} <= ran, ran
