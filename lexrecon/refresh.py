@@ -137,6 +137,7 @@ def refresh(
 
 def run(args: argparse.Namespace) -> int:
     from lexrecon.ingest import consoles, quiet_dlt
+    from lexrecon.warehouse_cmd import report_build
 
     quiet_dlt(args.verbose)
     console, err = consoles()
@@ -144,14 +145,8 @@ def run(args: argparse.Namespace) -> int:
                      serving_db=args.serving_db, jobs=args.jobs, quiet=not args.verbose,
                      console=console, err=err)
     built = result.build
-    if built is not None:  # as `lexrecon build` reports it
-        print(built.summary())
-        if built.error:
-            print(f"  dbt error: {built.error}", file=sys.stderr)
-        for failure in built.failures[:30]:
-            print(f"  {failure}", file=sys.stderr)
-        if built.run_results_path:
-            print(f"run results: {built.run_results_path}")
+    if built is not None:
+        report_build(built)
         if built.parse:
             print(f"dbt parse: {built.parse}")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())

@@ -48,6 +48,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_publish)
 
 
+def report_build(result) -> None:
+    """What `lexrecon build` (and `lexrecon refresh`) print of a build: summary, dbt error,
+    failures (stderr), where the run results are."""
+    print(result.summary())
+    if result.error:
+        print(f"  dbt error: {result.error}", file=sys.stderr)
+    for failure in result.failures[:30]:
+        print(f"  {failure}", file=sys.stderr)
+    if result.run_results_path:
+        print(f"run results: {result.run_results_path}")
+
+
 def run_build(args: argparse.Namespace) -> int:
     from lexrecon.warehouse import build, generate_docs
 
@@ -61,13 +73,7 @@ def run_build(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"build: {exc}", file=sys.stderr)
         return 2
-    print(result.summary())
-    if result.error:
-        print(f"  dbt error: {result.error}", file=sys.stderr)
-    for failure in result.failures[:30]:
-        print(f"  {failure}", file=sys.stderr)
-    if result.run_results_path:
-        print(f"run results: {result.run_results_path}")
+    report_build(result)
     if args.docs and result.build_db != Path(build_db).resolve():
         print("docs: not written: nothing was built and the last build was published (moved); "
               "`lexrecon build --full-refresh --docs DIR` writes them from a new build file")

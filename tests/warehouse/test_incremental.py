@@ -37,48 +37,39 @@ def _objects(con: duckdb.DuckDBPyConnection, db: str) -> set[tuple[str, str]]:
         "'reference')", [db]).fetchall()}
 
 
-def _edit_a_billed_entry(firm: Path) -> int:
-    """Give one billed Clio time entry a new narrative and task code, updated after every
-    other record (the source's updated_since cursor fetches it again); returns its id."""
+def _update_activity(firm: Path, acts: pl.DataFrame, target_id: int, minutes: int,
+                     **values) -> None:
+    """Set ``values`` on Clio activity ``target_id``, updated ``minutes`` after every other
+    record (the source's updated_since cursor fetches it again)."""
     path = firm / "clio" / "activities.parquet"
-    acts = pl.read_parquet(path)
+    stamp = acts["updated_at"].max() + timedelta(minutes=minutes)
+    edited = acts.with_columns(
+        *(pl.when(pl.col("id") == target_id).then(pl.lit(value)).otherwise(pl.col(column))
+          .alias(column) for column, value in {**values, "updated_at": stamp}.items()))
+    tmp = path.with_name(path.name + ".tmp")
+    edited.write_parquet(tmp)
+    tmp.replace(path)
+
+
+def _edit_a_billed_entry(firm: Path) -> int:
+    """Give one billed Clio time entry a new narrative and task code; returns its id."""
+    acts = pl.read_parquet(firm / "clio" / "activities.parquet")
     billed = acts.filter((pl.col("type") == "TimeEntry") & pl.col("bill__id").is_not_null()
                          & pl.col("utbms_task__code").is_not_null()).sort("id")
     target = billed.row(0, named=True)
     other = (billed.filter(pl.col("utbms_task__code") != target["utbms_task__code"])
              ["utbms_task__code"][0])
-    stamp = acts["updated_at"].max() + timedelta(minutes=5)
-    edited = acts.with_columns(
-        pl.when(pl.col("id") == target["id"]).then(pl.lit(other))
-        .otherwise(pl.col("utbms_task__code")).alias("utbms_task__code"),
-        pl.when(pl.col("id") == target["id"]).then(pl.lit("Edited after billing: revised narrative"))
-        .otherwise(pl.col("note")).alias("note"),
-        pl.when(pl.col("id") == target["id"]).then(pl.lit(stamp))
-        .otherwise(pl.col("updated_at")).alias("updated_at"),
-    )
-    tmp = path.with_name(path.name + ".tmp")
-    edited.write_parquet(tmp)
-    tmp.replace(path)
+    _update_activity(firm, acts, target["id"], 5, utbms_task__code=other,
+                     note="Edited after billing: revised narrative")
     return int(target["id"])
 
 
 def _write_off_an_unbilled_entry(firm: Path) -> int:
-    """Write off one unbilled Clio time entry (WIP written off), updated after every other
-    record; returns its id."""
-    path = firm / "clio" / "activities.parquet"
-    acts = pl.read_parquet(path)
+    """Write off one unbilled Clio time entry (WIP written off); returns its id."""
+    acts = pl.read_parquet(firm / "clio" / "activities.parquet")
     target = acts.filter((pl.col("type") == "TimeEntry") & (pl.col("status") == "unbilled")
                          & pl.col("bill__id").is_null()).sort("id").row(0, named=True)
-    stamp = acts["updated_at"].max() + timedelta(minutes=6)
-    edited = acts.with_columns(
-        pl.when(pl.col("id") == target["id"]).then(pl.lit("written_off"))
-        .otherwise(pl.col("status")).alias("status"),
-        pl.when(pl.col("id") == target["id"]).then(pl.lit(stamp))
-        .otherwise(pl.col("updated_at")).alias("updated_at"),
-    )
-    tmp = path.with_name(path.name + ".tmp")
-    edited.write_parquet(tmp)
-    tmp.replace(path)
+    _update_activity(firm, acts, target["id"], 6, status="written_off")
     return int(target["id"])
 
 

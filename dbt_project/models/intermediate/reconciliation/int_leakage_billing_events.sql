@@ -199,26 +199,8 @@ unioned as (
 
 final as (
 
-    -- the same enrichment as int_leakage_time_events (int_leakage_events unions the two)
-    select
-        u.leakage_event_key,
-        u.leakage_category,
-        u.event_date,
-        strftime(u.event_date, '%Y-%m') as event_month,
-        u.matter_number,
-        m.client_code,
-        m.billing_partner_timekeeper_id,
-        m.office,
-        u.timekeeper_id,
-        u.invoice_number,
-        u.detail,
-        u.currency,
-        cast(u.hours as decimal(18, 4)) as hours,
-        cast(u.amount_local as decimal(18, 2)) as amount_local,
-        {{ to_usd('u.amount_local', 'fx.rate_to_usd') }} as amount_usd
-    from unioned as u
-    left join matters as m on m.matter_number = u.matter_number
-    left join fx on fx.currency = upper(u.currency) and fx.month = strftime(u.event_date, '%Y-%m')
+    -- int_leakage_events' columns (the same for both parts, macros/leakage.sql)
+    {{ leakage_events_enriched('unioned', 'matters', 'fx') }}
 
 )
 
