@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from lexrecon.bench.stages import STAGES, TARGETS
+from tests.warehouse_compare import objects_differ, warehouse_objects
 
 # Figures each stage must report (at least these).
 EXPECTED = {
@@ -84,13 +85,6 @@ def test_bench_tiny_runs_every_stage(bench_run) -> None:
     assert "| build_full | yes |" in table and "cores" in table
 
 
-def _tables(con: duckdb.DuckDBPyConnection, db: str) -> set[tuple[str, str]]:
-    """Tables and views (int_time_entries_unioned is a view) of the warehouse schemas."""
-    return {(s, t) for s, t in con.execute(
-        "select table_schema, table_name from information_schema.tables where table_catalog = ? "
-        "and table_schema in ('staging', 'intermediate', 'marts', 'reference')", [db]).fetchall()}
-
-
 def test_incremental_build_equals_a_full_rebuild(bench_run, tmp_path: Path) -> None:
     """The bench's build_incremental stage (one more day, incremental loads, a build from the
     previous build, published (moved) to the serving file) leaves the same warehouse as a full rebuild from the same raw file."""
@@ -107,19 +101,12 @@ def test_incremental_build_equals_a_full_rebuild(bench_run, tmp_path: Path) -> N
     assert not (work / "build.duckdb").exists()  # publish moved it to the serving file
     con.execute(f"attach '{work / 'serving.duckdb'}' as inc (read_only)")
     con.execute(f"attach '{full}' as rebuilt (read_only)")
-    tables = _tables(con, "rebuilt")
-    assert tables == _tables(con, "inc")
+    tables = warehouse_objects(con, "rebuilt")
+    assert tables == warehouse_objects(con, "inc")
     assert ("staging", "stg_clio__activities") in tables
     assert ("intermediate", "int_time_entries_unioned") in tables
     new_day = json.loads(out.read_text())["stages"][-1]["figures"]["day"]
     assert con.execute("select count(*) from inc.marts.fct_time_entries where entry_date = ?",
                        [new_day]).fetchone()[0] > 0
-    differ = []
-    for schema, table in sorted(tables):
-        a, b = f'inc."{schema}"."{table}"', f'rebuilt."{schema}"."{table}"'
-        n = con.execute(f"select (select count(*) from (select * from {a} except all "
-                        f"select * from {b})) + (select count(*) from (select * from {b} "
-                        f"except all select * from {a}))").fetchone()[0]
-        if n:
-            differ.append(f"{schema}.{table}: {n} rows differ")
+    differ = objects_differ(con, "inc", "rebuilt", tables)
     assert not differ, differ

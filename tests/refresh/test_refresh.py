@@ -19,6 +19,7 @@ import pytest
 
 from lexrecon import warehouse
 from lexrecon.cli import main
+from tests.warehouse_compare import rows_differ
 
 # columns that differ between two loads of the same data: dlt's load ids and random row ids,
 # and the load time
@@ -60,10 +61,7 @@ def _differences(a: Path, b: Path) -> list[str]:
                 continue
             cols = ", ".join(f'"{c}"' for c in left[key] if c not in LOAD_SPECIFIC)
             schema, table = key
-            x, y = f'a."{schema}"."{table}"', f'b."{schema}"."{table}"'
-            n = con.execute(f"select (select count(*) from (select {cols} from {x} except all "
-                            f"select {cols} from {y})) + (select count(*) from (select {cols} "
-                            f"from {y} except all select {cols} from {x}))").fetchall()[0][0]
+            n = rows_differ(con, f'a."{schema}"."{table}"', f'b."{schema}"."{table}"', cols)
             if n:
                 differ.append(f"{key}: {n} rows differ")
         return differ

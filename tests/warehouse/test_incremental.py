@@ -28,13 +28,7 @@ from lexrecon.warehouse import (
     run_results_path,
     state_path,
 )
-
-
-def _objects(con: duckdb.DuckDBPyConnection, db: str) -> set[tuple[str, str]]:
-    return {(s, t) for s, t in con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_catalog = ? and table_schema in ('staging', 'intermediate', 'marts', "
-        "'reference')", [db]).fetchall()}
+from tests.warehouse_compare import objects_differ, warehouse_objects
 
 
 def _update_activity(firm: Path, acts: pl.DataFrame, target_id: int, minutes: int,
@@ -180,18 +174,11 @@ def test_incremental_build_takes_only_the_changes_and_equals_a_full_rebuild(
     try:
         con.execute("attach ? as inc (read_only)", [str(serving)])
         con.execute("attach ? as rebuilt (read_only)", [str(rebuilt)])
-        objects = _objects(con, "rebuilt")
-        assert objects == _objects(con, "inc")
+        objects = warehouse_objects(con, "rebuilt")
+        assert objects == warehouse_objects(con, "inc")
         assert {("intermediate", "int_time_entries_unioned"),
                 ("marts", "fct_time_entries")} <= objects
-        differ = []
-        for schema, name in sorted(objects):
-            a, b = f'inc."{schema}"."{name}"', f'rebuilt."{schema}"."{name}"'
-            n = con.execute(f"select (select count(*) from (select * from {a} except all "
-                            f"select * from {b})) + (select count(*) from (select * from {b} "
-                            f"except all select * from {a}))").fetchall()[0][0]
-            if n:
-                differ.append(f"{schema}.{name}: {n} rows differ")
+        differ = objects_differ(con, "inc", "rebuilt", objects)
         assert not differ, differ
         key = f"clio:{edited_id}"
         narrative, task = con.execute(

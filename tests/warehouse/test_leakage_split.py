@@ -11,6 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.warehouse_compare import rows_differ
+
 ENTRIES = "intermediate.int_time_entries_valued"
 
 
@@ -32,12 +34,6 @@ def build_copy(tiny, tmp_path: Path):
     con.close()
 
 
-def _differ(con, table: str, stored: str) -> int:
-    """Rows in one and not the other (EXCEPT ALL both ways)."""
-    return sum(con.execute(f"select count(*) from (select * from {a} except all select * from {b})")
-               .fetchone()[0] for a, b in ((table, stored), (stored, table)))
-
-
 def test_unbilled_entries_do_not_change_the_billing_part(tiny, build_copy):
     con = build_copy
     unbilled = con.execute(f"select count(*) from {ENTRIES} where billed_amount is null").fetchone()[0]
@@ -55,9 +51,9 @@ def test_unbilled_entries_do_not_change_the_billing_part(tiny, build_copy):
         where billed_amount is null limit 5""")
     con.execute(f"create temp table billing as {_compiled(tiny, 'int_leakage_billing_events')}")
     con.execute(f"create temp table time_part as {_compiled(tiny, 'int_leakage_time_events')}")
-    assert _differ(con, "billing", "intermediate.int_leakage_billing_events") == 0
+    assert rows_differ(con, "billing", "intermediate.int_leakage_billing_events") == 0
     # the change was one the leakage events see: the time part moves
-    assert _differ(con, "time_part", "intermediate.int_leakage_time_events") > 0
+    assert rows_differ(con, "time_part", "intermediate.int_leakage_time_events") > 0
 
 
 def test_billed_entries_reach_the_billing_part(tiny, build_copy):
@@ -83,5 +79,5 @@ def test_billed_entries_reach_the_billing_part(tiny, build_copy):
     assert got == expected
     # the other five categories do not read the entries
     others = "where leakage_category <> 'RATE_BELOW_STANDARD'"
-    assert _differ(con, f"(select * from billing {others})",
+    assert rows_differ(con, f"(select * from billing {others})",
                    f"(select * from intermediate.int_leakage_billing_events {others})") == 0
